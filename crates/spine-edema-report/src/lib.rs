@@ -1,0 +1,2 @@
+//! Presentation of what `spine-edema` computed: CSV, JSON, HTML, PNG overlays and plots,
+//! and the command-line tool built on them. No analysis happens here.
