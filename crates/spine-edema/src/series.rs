@@ -48,3 +48,43 @@ impl Contrast {
         )
     }
 }
+
+/// The header facts classification reads, copied out of one representative instance of a
+/// series by ingest. Plain data, so classification is a pure function that tests can
+/// drive with vendor examples without writing DICOM.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AcquisitionParams {
+    /// SeriesDescription (0008,103E).
+    pub series_description: Option<String>,
+    /// ProtocolName (0018,1030).
+    pub protocol_name: Option<String>,
+    /// SequenceName (0018,0024), e.g. Siemens `*tir2d1_13`.
+    pub sequence_name: Option<String>,
+    /// Manufacturer (0008,0070).
+    pub manufacturer: Option<String>,
+    /// MagneticFieldStrength (0018,0087), tesla.
+    pub field_strength_t: Option<f64>,
+    /// RepetitionTime (0018,0080), ms.
+    pub repetition_time_ms: Option<f64>,
+    /// EchoTime (0018,0081), ms.
+    pub echo_time_ms: Option<f64>,
+    /// InversionTime (0018,0082), ms.
+    pub inversion_time_ms: Option<f64>,
+    /// EchoTrainLength (0018,0091).
+    pub echo_train_length: Option<f64>,
+    /// FlipAngle (0018,1314), degrees.
+    pub flip_angle_deg: Option<f64>,
+    /// ScanningSequence (0018,0020) values: SE, IR, GR, EP, RM.
+    pub scanning_sequence: Vec<String>,
+    /// SequenceVariant (0018,0021) values: SK, MTC, SS, TRSS, SP, MP, OSP, NONE.
+    pub sequence_variant: Vec<String>,
+    /// ScanOptions (0018,0022) values: FS, IR, SAT_FAT/FAT_SAT variants, …
+    pub scan_options: Vec<String>,
+    /// ImageType (0008,0008) values, e.g. ORIGINAL, PRIMARY, M, WATER, FAT.
+    pub image_type: Vec<String>,
+    /// ImageOrientationPatient (0020,0037): row then column direction cosines (LPS).
+    pub orientation: Option<[f64; 6]>,
+    /// Enhanced MR: MRAcquisitionType / ContrastBolusAgent etc. are not read;
+    /// ContrastBolusAgent (0018,0010) present means post-contrast.
+    pub contrast_agent: Option<String>,
+}
