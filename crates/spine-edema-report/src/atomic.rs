@@ -12,7 +12,10 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` atomically (temp file + fsync + rename + directory fsync).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let name = path
         .file_name()
@@ -21,8 +24,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let result = (|| -> Result<()> {
         let mut file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        file.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+        file.write_all(bytes)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        file.sync_all()
+            .with_context(|| format!("syncing {}", tmp.display()))?;
         fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
         // Persist the directory entry; not all platforms allow opening a directory.
         if let Ok(d) = File::open(dir) {
@@ -39,7 +44,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Removes temporary files left by a run that was killed while writing (they are never
 /// valid outputs).
 pub fn remove_stale_partials(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         if name.to_string_lossy().contains(".partial-") {
@@ -59,7 +66,11 @@ mod tests {
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().flatten().map(|e| e.file_name()).collect();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
@@ -69,7 +80,11 @@ mod tests {
         fs::write(dir.path().join(".x.json.partial-123"), b"half").unwrap();
         fs::write(dir.path().join("x.json"), b"{}").unwrap();
         remove_stale_partials(dir.path());
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("x.json")]);
     }
 }

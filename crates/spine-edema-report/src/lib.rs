@@ -2,4 +2,6 @@
 //! and the command-line tool built on them. No analysis happens here.
 
 pub mod atomic;
+pub mod overlay;
+pub mod plots;
 pub mod privacy;
