@@ -8,6 +8,7 @@
 //! (voxels in patient space) → [`segment`] (labelled bodies) → [`score`] (per-vertebra
 //! numbers) → comparison across exams.
 
+pub mod bids;
 pub mod compare;
 pub mod error;
 pub mod exam;
