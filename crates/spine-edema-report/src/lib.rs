@@ -2,6 +2,7 @@
 //! and the command-line tool built on them. No analysis happens here.
 
 pub mod atomic;
+pub mod fingerprint;
 pub mod overlay;
 pub mod plots;
 pub mod privacy;
