@@ -1,6 +1,8 @@
 //! Exam comparison: level matching, change classes, flags, voxel-wise change, and the
 //! cohort summaries reproducing study B's published resolution rates.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::NaiveDate;
 use nalgebra::{Point3, Vector3};
 use ndarray::Array3;
