@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod fingerprint;
+pub mod html;
 pub mod overlay;
 pub mod plots;
 pub mod privacy;
