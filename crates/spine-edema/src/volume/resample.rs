@@ -240,11 +240,12 @@ impl<'a, T: Copy> SourceGrid<'a, T> {
 
     /// Nearest voxel to an inside position.
     fn nearest(&self, p: [f64; 3]) -> T {
-        let mut offset = 0;
-        for a in 0..3 {
-            let i = p[a].round().clamp(0.0, (self.dims[a] - 1) as f64) as usize;
-            offset += i * self.strides[a];
-        }
+        let offset: usize = (0..3)
+            .map(|a| {
+                let i = p[a].round().clamp(0.0, (self.dims[a] - 1) as f64) as usize;
+                i * self.strides[a]
+            })
+            .sum();
         self.data[offset]
     }
 }
