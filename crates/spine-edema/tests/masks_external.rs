@@ -254,3 +254,53 @@ fn real_data() -> Option<std::path::PathBuf> {
         }
     }
 }
+
+#[test]
+fn external_labels_become_bodies_on_the_reference_grid() {
+    // Mask at 1 mm; reference at 2 mm with a shifted origin. Two named bodies, one cut by
+    // the edge of the reference grid, one label entirely outside it.
+    let mask_affine = Affine::axis_aligned(Point3::origin(), [1.0, 1.0, 1.0]);
+    let mut labels = Array3::<u32>::zeros((20, 20, 40));
+    for i in 4..12 {
+        for j in 4..12 {
+            for k in 2..10 {
+                labels[[i, j, k]] = 21; // L2, lower
+            }
+            for k in 20..36 {
+                labels[[i, j, k]] = 20; // L1, higher (z grows superior)
+            }
+        }
+    }
+    labels[[19, 19, 0]] = 22; // L3: a single voxel outside the reference grid
+    let masks = spine_edema::masks::ExternalMasks {
+        labels: Volume::new(labels, mask_affine),
+        names: vec![
+            (20, Some(Level::L(1))),
+            (21, Some(Level::L(2))),
+            (22, Some(Level::L(3))),
+        ],
+        source: "m.nii.gz".into(),
+        notes: vec![],
+    };
+    let reference = Volume::new(
+        Array3::<f32>::zeros((10, 10, 17)),
+        Affine::axis_aligned(Point3::new(0.5, 0.5, 0.5), [2.0, 2.0, 2.0]),
+    );
+    let (seg, notes) = spine_edema::masks::to_segmentation(&masks, &reference);
+    assert_eq!(seg.bodies.len(), 2);
+    assert_eq!(seg.bodies[0].level, Some(Level::L(1)));
+    assert_eq!(seg.bodies[0].label, 1);
+    assert_eq!(seg.bodies[1].level, Some(Level::L(2)));
+    assert!(
+        seg.bodies[0].partial,
+        "L1 reaches the top of the reference grid"
+    );
+    assert!(!seg.bodies[1].partial);
+    assert!(
+        (seg.bodies[1].volume_ml - 0.512).abs() < 0.1,
+        "{}",
+        seg.bodies[1].volume_ml
+    );
+    assert!(notes.iter().any(|n| n.contains("22")), "{notes:?}");
+    assert!(seg.labels.same_grid(&reference));
+}

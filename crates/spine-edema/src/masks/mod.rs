@@ -10,9 +10,12 @@ mod dicom_seg;
 
 use crate::error::{Error, Result};
 use crate::level::Level;
+use crate::segment::{Segmentation, VertebralBody};
 use crate::volume::Volume;
+use crate::volume::resample::resample_labels;
 pub use dicom_seg::read_dicom_seg;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -182,6 +185,81 @@ pub fn read_external_masks(path: &Path, codes: MaskCodes) -> Result<ExternalMask
         source: path.to_path_buf(),
         notes,
     })
+}
+
+/// Brings external masks onto the exam's reference grid (nearest neighbour, by geometry)
+/// and turns every kept label into a [`VertebralBody`], ordered head to foot.
+///
+/// Bodies cut by the edge of the reference grid are flagged `partial`. Labels that vanish
+/// on the reference grid (outside its field of view) are reported in the notes.
+pub fn to_segmentation(
+    masks: &ExternalMasks,
+    reference: &Volume<f32>,
+) -> (Segmentation, Vec<String>) {
+    let on_grid = resample_labels(&masks.labels, reference.shape(), &reference.affine, None);
+    let shape = on_grid.shape();
+    struct Acc {
+        count: usize,
+        sum: nalgebra::Vector3<f64>,
+        touches_edge: bool,
+    }
+    let mut acc: BTreeMap<u32, Acc> = BTreeMap::new();
+    for ((i, j, k), &v) in on_grid.voxels.indexed_iter() {
+        if v == 0 {
+            continue;
+        }
+        let a = acc.entry(v).or_insert(Acc {
+            count: 0,
+            sum: nalgebra::Vector3::zeros(),
+            touches_edge: false,
+        });
+        a.count += 1;
+        a.sum += nalgebra::Vector3::new(i as f64, j as f64, k as f64);
+        let idx = [i, j, k];
+        a.touches_edge |= (0..3).any(|d| idx[d] == 0 || idx[d] + 1 == shape[d]);
+    }
+    let mut notes = masks.notes.clone();
+    let voxel_ml = reference.affine.voxel_volume_mm3() / 1000.0;
+    let mut bodies: Vec<(u32, VertebralBody)> = Vec::new();
+    for (value, level) in &masks.names {
+        let Some(a) = acc.get(value) else {
+            notes.push(format!(
+                "label {value} lies outside the image and was not scored"
+            ));
+            continue;
+        };
+        let c = a.sum / a.count as f64;
+        bodies.push((
+            *value,
+            VertebralBody {
+                label: 0,
+                level: *level,
+                level_confidence: if level.is_some() { 1.0 } else { 0.0 },
+                centroid_mm: reference.affine.index_to_mm([c.x, c.y, c.z]),
+                volume_ml: a.count as f64 * voxel_ml,
+                partial: a.touches_edge,
+            },
+        ));
+    }
+    // Head to foot: named levels by their order, unnamed regions by height (LPS z).
+    bodies.sort_by(|(_, a), (_, b)| match (a.level, b.level) {
+        (Some(la), Some(lb)) => la.ordinal().cmp(&lb.ordinal()),
+        _ => b.centroid_mm.z.total_cmp(&a.centroid_mm.z),
+    });
+    let mut relabel: BTreeMap<u32, u16> = BTreeMap::new();
+    for (index, (value, body)) in bodies.iter_mut().enumerate() {
+        let label = u16::try_from(index + 1).unwrap_or(u16::MAX);
+        body.label = label;
+        relabel.insert(*value, label);
+    }
+    let labels = on_grid
+        .voxels
+        .mapv(|v| relabel.get(&v).copied().unwrap_or(0));
+    let segmentation = Segmentation {
+        labels: reference.with_voxels(labels),
+        bodies: bodies.into_iter().map(|(_, b)| b).collect(),
+    };
+    (segmentation, notes)
 }
 
 /// Finds a level name in a free-text segment label: "L1", "vertebrae_L1", "L1 vertebral
