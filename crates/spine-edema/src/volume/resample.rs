@@ -26,7 +26,7 @@ pub const OUTSIDE_FILL: f32 = 0.0;
 
 /// How far (in source voxels) beyond the outermost voxel centre a point still takes the
 /// edge value: half a voxel, the outermost voxel's footprint.
-const EDGE_VOXELS: f64 = 0.5;
+pub(crate) const EDGE_VOXELS: f64 = 0.5;
 
 /// Entries of the index → index matrix this close to an integer are snapped to it, so an
 /// identity or integer-shift mapping is exact rather than off by 1e-16 (which would turn a
@@ -121,7 +121,7 @@ impl IndexMap {
 }
 
 /// True when `p` lies within the source's extended footprint.
-fn inside(dims: [usize; 3], p: [f64; 3]) -> bool {
+pub(crate) fn inside(dims: [usize; 3], p: [f64; 3]) -> bool {
     (0..3).all(|a| p[a] >= -EDGE_VOXELS && p[a] <= dims[a] as f64 - 1.0 + EDGE_VOXELS)
 }
 
