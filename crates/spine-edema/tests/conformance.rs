@@ -8,7 +8,7 @@
 
 use ndarray::Array3;
 use spine_edema::Error;
-use spine_edema::ingest::{Limits, decode_series, index_paths};
+use spine_edema::ingest::{Limits, decode_frames, decode_series, index_paths};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -55,10 +55,13 @@ fn corpus_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 enum Outcome {
-    /// Indexed and decoded: the transfer syntax and the volume.
+    /// Indexed and its pixels decoded: the transfer syntax, the frames, and whether a
+    /// volume in patient space could be built (`Err`: a geometry error, e.g. a secondary
+    /// capture without position).
     Loaded {
         transfer_syntax: String,
         voxels: Array3<f32>,
+        volume: Result<(), Error>,
     },
     /// A typed error, from indexing (skipped) or decoding.
     Rejected(Error),
@@ -66,7 +69,13 @@ enum Outcome {
     Hung,
 }
 
-fn load(path: &Path) -> Result<(String, Array3<f32>), Error> {
+struct Loaded {
+    transfer_syntax: String,
+    voxels: Array3<f32>,
+    volume: Result<(), Error>,
+}
+
+fn load(path: &Path) -> Result<Loaded, Error> {
     let limits = Limits::default();
     let mut index = index_paths(&[path.to_path_buf()], &limits);
     if let Some(skipped) = index.skipped.pop() {
@@ -84,8 +93,20 @@ fn load(path: &Path) -> Result<(String, Array3<f32>), Error> {
         .first()
         .map(|f| f.transfer_syntax.clone())
         .unwrap_or_default();
-    let decoded = decode_series(&series, &limits)?;
-    Ok((transfer_syntax, decoded.volume.voxels))
+    let voxels = decode_frames(&series, &limits)?;
+    let volume = decode_series(&series, &limits).map(|decoded| {
+        assert_eq!(
+            decoded.volume.voxels.len(),
+            voxels.len(),
+            "{}: volume and frames differ in size",
+            path.display()
+        );
+    });
+    Ok(Loaded {
+        transfer_syntax,
+        voxels,
+        volume,
+    })
 }
 
 fn run(path: &Path) -> Outcome {
@@ -97,9 +118,10 @@ fn run(path: &Path) -> Outcome {
         let _ = tx.send(result);
     });
     match rx.recv_timeout(PER_FILE_TIMEOUT) {
-        Ok(Ok(Ok((transfer_syntax, voxels)))) => Outcome::Loaded {
-            transfer_syntax,
-            voxels,
+        Ok(Ok(Ok(loaded))) => Outcome::Loaded {
+            transfer_syntax: loaded.transfer_syntax,
+            voxels: loaded.voxels,
+            volume: loaded.volume,
         },
         Ok(Ok(Err(error))) => Outcome::Rejected(error),
         Ok(Err(panic)) => Outcome::Panicked(
@@ -157,14 +179,24 @@ fn every_corpus_file_loads_or_fails_with_a_typed_error() {
     }
 
     // Summary table: the counts the closing note quotes.
-    let mut loaded_by_syntax: BTreeMap<String, usize> = BTreeMap::new();
+    let mut loaded_by_syntax: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut rejected_by_category: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut no_volume: Vec<String> = Vec::new();
     let mut failures = Vec::new();
     for (path, outcome) in &outcomes {
         match outcome {
             Outcome::Loaded {
-                transfer_syntax, ..
-            } => *loaded_by_syntax.entry(transfer_syntax.clone()).or_default() += 1,
+                transfer_syntax,
+                volume,
+                ..
+            } => {
+                let counts = loaded_by_syntax.entry(transfer_syntax.clone()).or_default();
+                counts.0 += 1;
+                match volume {
+                    Ok(()) => counts.1 += 1,
+                    Err(error) => no_volume.push(format!("{error}")),
+                }
+            }
             Outcome::Rejected(error) => rejected_by_category
                 .entry(error.category())
                 .or_default()
@@ -175,11 +207,17 @@ fn every_corpus_file_loads_or_fails_with_a_typed_error() {
             Outcome::Hung => failures.push(format!("HANG {}", path.display())),
         }
     }
-    let loaded: usize = loaded_by_syntax.values().sum();
+    let loaded: usize = loaded_by_syntax.values().map(|c| c.0).sum();
+    let volumes: usize = loaded_by_syntax.values().map(|c| c.1).sum();
     println!("conformance corpus: {} ({} files)", dir.display(), files.len());
-    println!("loaded: {loaded}");
-    for (syntax, count) in &loaded_by_syntax {
-        println!("  {count:4}  {syntax}");
+    println!("pixels decoded: {loaded} files, of which {volumes} also built a volume");
+    println!("  files  volumes  transfer syntax");
+    for (syntax, (count, with_volume)) in &loaded_by_syntax {
+        println!("  {count:5}  {with_volume:7}  {syntax}");
+    }
+    println!("decoded but no volume (geometry): {}", no_volume.len());
+    for error in &no_volume {
+        println!("    {error}");
     }
     for (category, errors) in &rejected_by_category {
         println!("rejected ({category}): {}", errors.len());

@@ -66,22 +66,66 @@ pub fn decode_series(series: &SeriesEntry, limits: &Limits) -> Result<DecodedSer
             )
         })?;
 
-    let mut voxels = Array3::<f32>::zeros((plan.order.len(), rows as usize, cols as usize));
-    // One job per file: the frames it holds and the volume slices they go to.
-    let mut jobs: BTreeMap<&PathBuf, Vec<(&FrameEntry, ArrayViewMut2<'_, f32>)>> = BTreeMap::new();
-    for (slice, &frame_index) in voxels.outer_iter_mut().zip(&plan.order) {
-        if let Some(frame) = series.frames.get(frame_index) {
-            jobs.entry(&frame.path).or_default().push((frame, slice));
-        }
-    }
-    jobs.into_par_iter()
-        .try_for_each(|(path, frames)| decode_file(path, frames, limits))?;
+    let ordered: Vec<&FrameEntry> = plan
+        .order
+        .iter()
+        .filter_map(|&i| series.frames.get(i))
+        .collect();
+    let voxels = decode_into_stack(&ordered, rows, cols, limits)?;
 
     Ok(DecodedSeries {
         volume: Volume::new(voxels, plan.affine),
         geometry: plan.report,
         slice_frames: plan.order,
     })
+}
+
+/// Decodes every frame of `series` in stored order (file path, then frame number) into
+/// a `[frame, row, column]` array of rescaled values, without any geometry: for series
+/// that have none (secondary captures, stripped test images) and for comparing pixel
+/// decoding across encodings. Fails like [`decode_series`] except for geometry, which is
+/// not read beyond requiring one matrix size.
+pub fn decode_frames(series: &SeriesEntry, limits: &Limits) -> Result<Array3<f32>> {
+    let first = series
+        .frames
+        .first()
+        .ok_or_else(|| Error::geometry(series.label(), "no frames"))?;
+    for frame in &series.frames {
+        check_format(&frame.path, &frame.pixel)?;
+        if (frame.rows, frame.cols) != (first.rows, first.cols) {
+            return Err(Error::geometry(
+                series.label(),
+                format!(
+                    "mixed matrix sizes: {}×{} and {}×{}",
+                    first.rows, first.cols, frame.rows, frame.cols
+                ),
+            ));
+        }
+    }
+    limits
+        .check_volume(series.frames.len(), first.rows, first.cols)
+        .map_err(|reason| Error::limits(&first.path, reason))?;
+    let frames: Vec<&FrameEntry> = series.frames.iter().collect();
+    decode_into_stack(&frames, first.rows, first.cols, limits)
+}
+
+/// Allocates a `[frames.len(), rows, cols]` array and decodes `frames[k]` into slice
+/// `k`, one parallel task per file. Limits must have been checked by the caller.
+fn decode_into_stack(
+    frames: &[&FrameEntry],
+    rows: u32,
+    cols: u32,
+    limits: &Limits,
+) -> Result<Array3<f32>> {
+    let mut voxels = Array3::<f32>::zeros((frames.len(), rows as usize, cols as usize));
+    let mut jobs: BTreeMap<&PathBuf, Vec<(&FrameEntry, ArrayViewMut2<'_, f32>)>> =
+        BTreeMap::new();
+    for (slice, &frame) in voxels.outer_iter_mut().zip(frames) {
+        jobs.entry(&frame.path).or_default().push((frame, slice));
+    }
+    jobs.into_par_iter()
+        .try_for_each(|(path, frames)| decode_file(path, frames, limits))?;
+    Ok(voxels)
 }
 
 fn slice_geometry(context: &str, frame: &FrameEntry) -> Result<SliceGeometry> {

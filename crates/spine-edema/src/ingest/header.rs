@@ -9,7 +9,7 @@ use super::limits::Limits;
 use crate::error::{Error, Result};
 use crate::series::AcquisitionParams;
 use chrono::NaiveDate;
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{DefaultDicomObject, InMemDicomObject, mem::InMemElement};
 use std::path::Path;
@@ -72,9 +72,8 @@ pub(crate) fn read_header(
     };
     let frames_in_file = match obj.get(tags::NUMBER_OF_FRAMES) {
         None => 1,
-        Some(e) => e
-            .to_int::<u32>()
-            .map_err(|_| Error::decoding(path, "NumberOfFrames is not a number"))?,
+        Some(_) => uint(obj, tags::NUMBER_OF_FRAMES)
+            .ok_or_else(|| Error::decoding(path, "NumberOfFrames is not a number"))?,
     };
     if rows == 0 || cols == 0 || frames_in_file == 0 {
         return Err(Error::decoding(
@@ -352,10 +351,21 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// An element with VR UN (written by a converter that lacked the dictionary entry)
+/// holds the raw bytes of its value; for text VRs those bytes are the text.
+fn unknown_vr_text(element: &InMemElement) -> Option<String> {
+    (element.vr() == VR::UN)
+        .then(|| element.to_bytes().ok())
+        .flatten()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
 fn element_text(element: Option<&InMemElement>) -> Option<String> {
-    element
-        .and_then(|e| e.to_str().ok())
-        .and_then(|s| non_empty(&s))
+    let element = element?;
+    match unknown_vr_text(element) {
+        Some(text) => non_empty(&text),
+        None => element.to_str().ok().and_then(|s| non_empty(&s)),
+    }
 }
 
 fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
@@ -363,28 +373,55 @@ fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
 }
 
 fn words(element: Option<&InMemElement>) -> Vec<String> {
-    element
-        .and_then(|e| e.to_multi_str().ok())
-        .map(|values| values.iter().filter_map(|v| non_empty(v)).collect())
-        .unwrap_or_default()
+    let Some(element) = element else {
+        return Vec::new();
+    };
+    match unknown_vr_text(element) {
+        Some(text) => text.split('\\').filter_map(non_empty).collect(),
+        None => element
+            .to_multi_str()
+            .map(|values| values.iter().filter_map(|v| non_empty(v)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// Numeric values of an element, parsed from text when its VR is UN.
+fn numbers(element: Option<&InMemElement>) -> Option<Vec<f64>> {
+    let element = element?;
+    match unknown_vr_text(element) {
+        Some(text) => text
+            .split('\\')
+            .map(|v| v.trim_matches(|c: char| c == '\0' || c.is_whitespace()).parse().ok())
+            .collect(),
+        None => element.to_multi_float64().ok(),
+    }
 }
 
 fn real(element: Option<&InMemElement>) -> Option<f64> {
-    element.and_then(|e| e.to_float64().ok())
+    numbers(element)?.first().copied()
 }
 
 fn int(element: Option<&InMemElement>) -> Option<i32> {
-    element.and_then(|e| e.to_int::<i32>().ok())
+    let value = real(element)?;
+    (value.fract() == 0.0 && value.abs() <= f64::from(i32::MAX)).then_some(value as i32)
 }
 
+/// An unsigned value; a UN element of two bytes is a binary US (little endian).
 fn uint(obj: &InMemDicomObject, tag: Tag) -> Option<u32> {
-    obj.get(tag).and_then(|e| e.to_int::<u32>().ok())
+    let element = obj.get(tag)?;
+    if element.vr() == VR::UN {
+        let bytes = element.to_bytes().ok()?;
+        if let [lo, hi] = *bytes {
+            return Some(u32::from(u16::from_le_bytes([lo, hi])));
+        }
+    }
+    let value = real(Some(element))?;
+    (value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value)).then_some(value as u32)
 }
 
 /// A multi-valued numeric element with exactly `N` finite values.
 fn fixed<const N: usize>(element: Option<&InMemElement>) -> Option<[f64; N]> {
-    let values = element?.to_multi_float64().ok()?;
-    let array: [f64; N] = values.try_into().ok()?;
+    let array: [f64; N] = numbers(element)?.try_into().ok()?;
     array.iter().all(|v| v.is_finite()).then_some(array)
 }
 

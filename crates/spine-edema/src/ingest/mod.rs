@@ -19,7 +19,7 @@ mod limits;
 mod open;
 mod walk;
 
-pub use decode::{DecodedSeries, decode_series};
+pub use decode::{DecodedSeries, decode_frames, decode_series};
 pub use index::{
     DateSource, FrameEntry, Index, Patient, PixelFormat, SeriesEntry, Skipped, Study, index_paths,
 };
