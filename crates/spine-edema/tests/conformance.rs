@@ -209,7 +209,11 @@ fn every_corpus_file_loads_or_fails_with_a_typed_error() {
     }
     let loaded: usize = loaded_by_syntax.values().map(|c| c.0).sum();
     let volumes: usize = loaded_by_syntax.values().map(|c| c.1).sum();
-    println!("conformance corpus: {} ({} files)", dir.display(), files.len());
+    println!(
+        "conformance corpus: {} ({} files)",
+        dir.display(),
+        files.len()
+    );
     println!("pixels decoded: {loaded} files, of which {volumes} also built a volume");
     println!("  files  volumes  transfer syntax");
     for (syntax, (count, with_volume)) in &loaded_by_syntax {

@@ -118,8 +118,7 @@ fn decode_into_stack(
     limits: &Limits,
 ) -> Result<Array3<f32>> {
     let mut voxels = Array3::<f32>::zeros((frames.len(), rows as usize, cols as usize));
-    let mut jobs: BTreeMap<&PathBuf, Vec<(&FrameEntry, ArrayViewMut2<'_, f32>)>> =
-        BTreeMap::new();
+    let mut jobs: BTreeMap<&PathBuf, Vec<(&FrameEntry, ArrayViewMut2<'_, f32>)>> = BTreeMap::new();
     for (slice, &frame) in voxels.outer_iter_mut().zip(frames) {
         jobs.entry(&frame.path).or_default().push((frame, slice));
     }

@@ -391,7 +391,11 @@ fn numbers(element: Option<&InMemElement>) -> Option<Vec<f64>> {
     match unknown_vr_text(element) {
         Some(text) => text
             .split('\\')
-            .map(|v| v.trim_matches(|c: char| c == '\0' || c.is_whitespace()).parse().ok())
+            .map(|v| {
+                v.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                    .parse()
+                    .ok()
+            })
             .collect(),
         None => element.to_multi_float64().ok(),
     }

@@ -31,8 +31,10 @@ pub(crate) enum ReadMode {
 enum Framing {
     /// 128-byte preamble, "DICM", meta group.
     Part10,
-    /// Meta group at offset 0 (preamble stripped).
-    Part10NoPreamble,
+    /// "DICM" at offset 0 (preamble stripped).
+    MagicFirst,
+    /// Meta group at offset 0 (preamble and magic code stripped).
+    MetaFirst,
     /// A bare data set in the given transfer syntax.
     Bare(&'static str),
 }
@@ -49,12 +51,15 @@ fn sniff(head: &[u8]) -> Option<Framing> {
     if head.get(128..132) == Some(b"DICM".as_slice()) {
         return Some(Framing::Part10);
     }
+    if head.get(..4) == Some(b"DICM".as_slice()) {
+        return Some(Framing::MagicFirst);
+    }
     let b = |i: usize| head.get(i).copied().unwrap_or(0);
     let group_le = u16::from_le_bytes([b(0), b(1)]);
     let group_be = u16::from_be_bytes([b(0), b(1)]);
     let explicit = VR::from_binary([b(4), b(5)]).is_some();
     if group_le == 0x0002 && explicit {
-        return Some(Framing::Part10NoPreamble);
+        return Some(Framing::MetaFirst);
     }
     if head.len() < 8 {
         return None;
@@ -96,7 +101,15 @@ pub(crate) fn open(path: &Path, mode: ReadMode, limits: &Limits) -> Result<Defau
     };
     match framing {
         Framing::Part10 => options.read_preamble(ReadPreamble::Always).open_file(path),
-        Framing::Part10NoPreamble => options.read_preamble(ReadPreamble::Never).open_file(path),
+        Framing::MagicFirst => options.read_preamble(ReadPreamble::Never).open_file(path),
+        Framing::MetaFirst => {
+            // dicom-rs expects the magic code before the meta group; put it back.
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let source = std::io::Cursor::new(*b"DICM").chain(std::io::BufReader::new(file));
+            options
+                .read_preamble(ReadPreamble::Never)
+                .from_reader(source)
+        }
         Framing::Bare(ts_uid) => return open_bare(path, ts_uid),
     }
     .map_err(|e| Error::decoding(path, format!("cannot parse DICOM: {}", error_chain(&e))))
@@ -158,7 +171,8 @@ mod tests {
         }
         assert_eq!(sniff(&preamble), Some(Framing::Part10));
         let meta_first = [0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0];
-        assert_eq!(sniff(&meta_first), Some(Framing::Part10NoPreamble));
+        assert_eq!(sniff(&meta_first), Some(Framing::MetaFirst));
+        assert_eq!(sniff(b"DICM\x02\x00\x00\x00UL"), Some(Framing::MagicFirst));
         let implicit = [0x08, 0x00, 0x05, 0x00, 10, 0, 0, 0];
         assert_eq!(
             sniff(&implicit),
