@@ -109,13 +109,23 @@ impl SeriesEntry {
         uids.len()
     }
 
-    /// A short description for error messages: number, description, UID.
+    /// A short description for error messages: number, description, UID and the folder
+    /// of its first file.
     pub fn label(&self) -> String {
         let number = self
             .series_number
             .map_or_else(|| "?".to_string(), |n| n.to_string());
         let description = self.params.series_description.as_deref().unwrap_or("");
-        format!("series {number} \"{description}\" ({})", self.series_uid)
+        let folder = self
+            .frames
+            .first()
+            .and_then(|f| f.path.parent())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        format!(
+            "series {number} \"{description}\" ({}) in {folder}",
+            self.series_uid
+        )
     }
 }
 
