@@ -2,6 +2,8 @@
 //! and the command-line tool built on them. No analysis happens here.
 
 pub mod atomic;
+pub mod cli;
+pub mod commands;
 pub mod fingerprint;
 pub mod html;
 pub mod overlay;

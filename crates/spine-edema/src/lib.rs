@@ -15,6 +15,7 @@ pub mod exam;
 pub mod geometry;
 pub mod ingest;
 pub mod level;
+pub mod load;
 pub mod masks;
 pub mod nifti;
 pub mod score;

@@ -1,0 +1,4 @@
+//! One module per subcommand: each resolves its flags into library settings, calls the
+//! library, and presents the result.
+
+pub mod inspect;
