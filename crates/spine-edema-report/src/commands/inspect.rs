@@ -155,8 +155,8 @@ fn print_table(out: &mut impl Write, listing: &Listing) -> Result<()> {
         )?;
         writeln!(
             out,
-            "    {:<5} {:<6} {:>3} {:<9} {:<10} {:<4} {}",
-            "role", "series", "img", "plane", "contrast", "conf", "description — reason"
+            "    {:<5} {:<6} {:>3} {:<9} {:<10} {:<4} description — reason",
+            "role", "series", "img", "plane", "contrast", "conf"
         )?;
         for s in &study.series {
             writeln!(
