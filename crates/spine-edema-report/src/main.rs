@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Inspect(args)) => commands::inspect::run(args),
+        Some(Command::Score(args)) => commands::score::run(args),
         _ => {
             eprintln!("spine-edema: this command is not available yet");
             Ok(2)

@@ -18,6 +18,7 @@ pub mod level;
 pub mod load;
 pub mod masks;
 pub mod nifti;
+pub mod pipeline;
 pub mod score;
 pub mod segment;
 pub mod series;

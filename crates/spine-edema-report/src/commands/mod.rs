@@ -2,3 +2,4 @@
 //! library, and presents the result.
 
 pub mod inspect;
+pub mod score;
