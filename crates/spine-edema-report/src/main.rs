@@ -18,6 +18,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Inspect(args)) => commands::inspect::run(args),
         Some(Command::Score(args)) => commands::score::run(args),
+        Some(Command::Compare(args)) => commands::compare::run(args),
+        Some(Command::Bench(args)) => commands::bench::run(args),
+        Some(Command::Config(args)) => commands::config::run(args),
         _ => {
             eprintln!("spine-edema: this command is not available yet");
             Ok(2)

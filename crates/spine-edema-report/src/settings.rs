@@ -47,3 +47,26 @@ pub fn resolve(args: &AnalysisArgs) -> Result<AnalysisSettings> {
 pub fn settings_text(config: &Config) -> String {
     toml::to_string(config).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_round_trips_and_partial_files_fill_defaults() {
+        let text = toml::to_string_pretty(&Config::default()).unwrap();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, Config::default());
+        let partial: Config = toml::from_str(
+            "[score]\ndetection_floor_percent = 2.0\n[load.limits]\nmax_rows = 100\n",
+        )
+        .unwrap();
+        assert_eq!(partial.score.detection_floor_percent, 2.0);
+        assert_eq!(partial.load.limits.max_rows, 100);
+        assert_eq!(partial.compare, Config::default().compare);
+        assert!(
+            toml::from_str::<Config>("[score]\nno_such_key = 1\n").is_err()
+                || toml::from_str::<Config>("[nonsense]\n").is_err()
+        );
+    }
+}

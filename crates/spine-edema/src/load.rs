@@ -21,6 +21,7 @@ use crate::volume::resample::resample_trilinear;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// How series are chosen and aligned.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -251,6 +252,17 @@ pub struct LoadedExam {
     pub info: ExamInfo,
     /// Images on one grid.
     pub images: ExamImages,
+    /// Time spent per loading stage.
+    pub times: LoadTimes,
+}
+
+/// Wall time of the loading stages (for `spine-edema bench`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadTimes {
+    /// Reading and decoding pixels.
+    pub decode: Duration,
+    /// Rigid refinement and resampling of the fluid series onto the T1 grid.
+    pub align: Duration,
 }
 
 /// Loads one exam: chooses series, decodes them, resamples the fluid series onto the T1.
@@ -318,8 +330,11 @@ fn load_dicom(patient_id: &str, study: &Study, cfg: &LoadConfig) -> Result<Loade
         };
         Ok((decoded.volume, used, entry))
     };
+    let started = Instant::now();
     let t1 = choice.t1.map(decode).transpose()?;
     let fluid = choice.fluid.map(decode).transpose()?;
+    let decode_time = started.elapsed();
+    let started = Instant::now();
     let same_frame = match (&t1, &fluid) {
         (Some((_, _, a)), Some((_, _, b))) => {
             a.frame_of_reference_uid.is_some()
@@ -333,7 +348,12 @@ fn load_dicom(patient_id: &str, study: &Study, cfg: &LoadConfig) -> Result<Loade
         same_frame,
         cfg,
     )?;
+    let times = LoadTimes {
+        decode: decode_time,
+        align: started.elapsed(),
+    };
     Ok(LoadedExam {
+        times,
         info: ExamInfo {
             exam_key: study.study_uid.clone(),
             patient_id: patient_id.to_string(),
@@ -378,6 +398,7 @@ fn load_nifti(files: &NiftiExamFiles, cfg: &LoadConfig) -> Result<LoadedExam> {
         };
         Ok((volume, used))
     };
+    let started = Instant::now();
     let t1 = files
         .t1
         .as_deref()
@@ -391,13 +412,20 @@ fn load_nifti(files: &NiftiExamFiles, cfg: &LoadConfig) -> Result<LoadedExam> {
         ));
     }
     // dcm2niix output of one session shares scanner coordinates.
+    let decode_time = started.elapsed();
+    let started = Instant::now();
     let (images, alignment) = assemble(
         t1.as_ref().map(|(v, u)| (v, u)),
         fluid.as_ref().map(|(v, u)| (v, u)),
         true,
         cfg,
     )?;
+    let times = LoadTimes {
+        decode: decode_time,
+        align: started.elapsed(),
+    };
     Ok(LoadedExam {
+        times,
         info: ExamInfo {
             exam_key: files.exam_id.clone(),
             patient_id: files.patient_id.clone(),
