@@ -84,6 +84,9 @@ pub struct RigidFit {
     pub correction_mm: f64,
     /// Translation (mm) and rotation (degrees, about the fixed volume's centre) found.
     pub parameters: [f64; 6],
+    /// True when a parameter ended on its bound: the motion may exceed the configured
+    /// limits, so the fit should not be trusted.
+    pub at_bound: bool,
     /// Number of metric evaluations.
     pub evaluations: usize,
 }
@@ -205,6 +208,7 @@ pub fn refine_rigid(
         residual_mm: (spread / 2.0).max(search_floor),
         correction_mm: rms_distance(points, &transform, &Isometry3::identity()),
         parameters: best,
+        at_bound: best.iter().zip(&bounds).any(|(p, b)| p.abs() >= b - 1e-9),
         evaluations,
     })
 }
