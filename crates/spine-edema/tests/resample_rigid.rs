@@ -158,6 +158,7 @@ fn recovers_a_known_two_contrast_motion() {
             fit.correction_mm,
             fit.evaluations
         );
+        assert!(!fit.at_bound);
         assert!(angle_deg < 0.5, "rotation error {angle_deg}°");
         assert!(shift_mm < 0.5, "translation error {shift_mm} mm");
         assert!(fit.metric_after > fit.metric_before);
@@ -213,6 +214,7 @@ fn motion_beyond_the_bounds_is_clamped_not_chased() {
         ..RigidConfig::default()
     };
     let fit = refine_rigid(&t1_volume(), &stir_volume(&truth), &config).unwrap();
+    assert!(fit.at_bound, "{:?}", fit.parameters);
     assert!(fit.parameters[..3].iter().all(|t| t.abs() <= 4.0 + 1e-9));
     assert!(fit.parameters[3..].iter().all(|r| r.abs() <= 5.0 + 1e-9));
 }

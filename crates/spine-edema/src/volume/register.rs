@@ -4,12 +4,15 @@
 //! The two contrasts disagree on which tissue is bright (fat is bright on T1 and dark on
 //! STIR; fluid the reverse), so the metric must not assume a monotone intensity relation.
 //! We maximise **normalised mutual information** (Studholme et al., Pattern Recognition
-//! 1999), estimated from a joint histogram of a few tens of thousands of sample points, as
+//! 1999), estimated from a joint histogram of a few thousand sample points, as
 //! Mattes et al. (IEEE TMI 2003) do, with linear (Parzen-like) bin assignment so the
 //! metric changes smoothly with the transform. Sample points sit at jittered positions
 //! inside the fixed voxels: on a regular grid, trilinear interpolation makes the metric
 //! peak wherever the two grids align (Pluim et al., IEEE TMI 2000), which would pin two
-//! series with identical slice positions to identity.
+//! series with identical slice positions to identity. 60 % of the samples are the
+//! strongest fixed-image edges among 4× as many candidates, the rest spread uniformly:
+//! edges carry the alignment, flat regions only fill the histogram, so 8 000 such samples
+//! align better than 24 000 uniform ones (tested) at a third of the cost.
 //!
 //! The search works on block-averaged copies at ~4 mm then ~2 mm, by coordinate pattern
 //! search over the six parameters (three translations in mm, three rotations in degrees
@@ -50,14 +53,14 @@ pub struct RigidConfig {
 
 impl Default for RigidConfig {
     /// ±8 mm / ±5°: inter-series motion within one spine session is a few mm and degrees.
-    /// 2 mm working voxels with 24 000 samples (6 000 on the 4 mm level): fewer samples
-    /// made the joint-histogram estimate noisy enough to miss the synthetic tests' 0.5° bound.
+    /// 2 mm working voxels with 8 000 edge-weighted samples (2 000 on the 4 mm level):
+    /// enough for the synthetic tests' 0.5 mm / 0.5° bound with margin.
     fn default() -> Self {
         RigidConfig {
             max_shift_mm: 8.0,
             max_rotation_deg: 5.0,
             working_spacing_mm: 2.0,
-            max_samples: 24_000,
+            max_samples: 8_000,
             histogram_bins: 32,
         }
     }
@@ -82,6 +85,9 @@ pub struct RigidFit {
     pub correction_mm: f64,
     /// Translation (mm) and rotation (degrees, about the fixed volume's centre) found.
     pub parameters: [f64; 6],
+    /// True when a parameter ended on its bound: the motion may exceed the configured
+    /// limits, so the fit should not be trusted.
+    pub at_bound: bool,
     /// Number of metric evaluations.
     pub evaluations: usize,
 }
@@ -99,6 +105,10 @@ const COARSE_STEPS: [f64; 3] = [2.0, 1.0, 0.5];
 const FINE_STEPS: [f64; 4] = [0.5, 0.25, 0.125, 0.0625];
 /// Steps for the split-half precision estimate, started from the solution.
 const SPLIT_STEPS: [f64; 2] = [0.125, 0.0625];
+/// Candidate points drawn per sample kept, and the share of samples taken from the
+/// strongest fixed-image edges.
+const CANDIDATES_PER_SAMPLE: usize = 4;
+const EDGE_SHARE: f64 = 0.6;
 /// At most this many sweeps over the six parameters per step size.
 const MAX_SWEEPS: usize = 12;
 
@@ -199,6 +209,7 @@ pub fn refine_rigid(
         residual_mm: (spread / 2.0).max(search_floor),
         correction_mm: rms_distance(points, &transform, &Isometry3::identity()),
         parameters: best,
+        at_bound: best.iter().zip(&bounds).any(|(p, b)| p.abs() >= b - 1e-9),
         evaluations,
     })
 }
@@ -498,7 +509,8 @@ fn block_mean(volume: &Volume<f32>, spacing_mm: f64) -> Volume<f32> {
 }
 
 /// About `max_samples` points of the fixed volume at jittered sub-voxel positions, with
-/// their interpolated bin values.
+/// their interpolated bin values: the strongest edges among the candidates plus a uniform
+/// share of the rest, in storage order.
 fn sample_fixed(
     fixed_bins: &Array3<f32>,
     affine: &Affine,
@@ -507,22 +519,50 @@ fn sample_fixed(
 ) -> Samples {
     let dims = shape3(fixed_bins);
     let total = fixed_bins.len();
-    let stride = total.div_ceil(max_samples.max(1)).max(1);
+    let wanted = max_samples.max(1);
+    let stride = total.div_ceil(CANDIDATES_PER_SAMPLE * wanted).max(1);
     let grid = SourceGrid::new(fixed_bins);
     let mut rng = SplitMix64(seed);
-    let mut points_mm = Vec::with_capacity(total / stride + 1);
-    let mut fixed_bin = Vec::with_capacity(total / stride + 1);
-    // A random start inside each stride keeps the samples from lining up on a lattice.
+    // (gradient², flat position, index) of jittered candidate points.
+    let mut candidates: Vec<(f32, usize, [f64; 3])> = Vec::with_capacity(total / stride + 1);
     let mut flat = (rng.next_unit() * stride as f64) as usize;
     while flat < total {
         let i = flat / (dims[1] * dims[2]);
         let j = (flat / dims[2]) % dims[1];
         let k = flat % dims[2];
         let index = [i, j, k].map(|x| x as f64 + rng.next_unit() - 0.5);
-        fixed_bin.push(grid.trilinear(index));
-        let p = affine.index_to_mm(index);
-        points_mm.push([p.x, p.y, p.z]);
+        let gradient2: f32 = (0..3)
+            .map(|a| {
+                let mut lo = index;
+                let mut hi = index;
+                lo[a] -= 0.5;
+                hi[a] += 0.5;
+                let d = grid.trilinear(hi) - grid.trilinear(lo);
+                d * d
+            })
+            .sum();
+        candidates.push((gradient2, flat, index));
         flat += stride;
+    }
+    // Edges carry the alignment; flat regions only fill the histogram. Keep the strongest
+    // edges and a uniform share of the rest so the intensity statistics stay representative.
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let edges = (wanted as f64 * EDGE_SHARE) as usize;
+    let (strong, rest) = candidates.split_at(edges.min(candidates.len()));
+    let rest_step = (rest.len() / (wanted - strong.len().min(wanted)).max(1)).max(1);
+    let mut chosen: Vec<&(f32, usize, [f64; 3])> = strong
+        .iter()
+        .chain(rest.iter().step_by(rest_step))
+        .collect();
+    // Back to storage order: the metric loop then walks the moving volume nearly
+    // sequentially instead of jumping between edges (a cache miss per sample otherwise).
+    chosen.sort_by_key(|c| c.1);
+    let mut points_mm = Vec::with_capacity(chosen.len());
+    let mut fixed_bin = Vec::with_capacity(chosen.len());
+    for (_, _, index) in chosen {
+        fixed_bin.push(grid.trilinear(*index));
+        let p = affine.index_to_mm(*index);
+        points_mm.push([p.x, p.y, p.z]);
     }
     Samples {
         points_mm,

@@ -362,6 +362,50 @@ mod tests {
         }
     }
 
+    /// Prints the CPU time of the fast path against the per-voxel reference at clinical
+    /// size (15×320×320 onto 15×512×512). Run with `--ignored --nocapture`.
+    #[test]
+    #[ignore = "measurement"]
+    fn fast_path_speed_against_reference() {
+        let cpu_s = || -> f64 {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+            let fields: Vec<f64> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            // utime and stime are fields 14 and 15 of the file, 12 and 13 after the name
+            // (the state letter does not parse and is skipped).
+            (fields[10] + fields[11]) / 100.0
+        };
+        let source = Volume::new(
+            Array3::from_shape_fn([15, 320, 320], |(i, j, k)| (i * 7 + j * 3 + k) as f32),
+            oblique([-28.0, -170.0, -170.0], [0.0, 0.0, 0.0], [4.0, 1.1, 1.1]),
+        );
+        let target = oblique(
+            [-28.0, -175.0, -175.0],
+            [0.02, -0.01, 0.03],
+            [4.0, 0.68, 0.68],
+        );
+        let rigid = Isometry3::from_parts(
+            Translation3::new(1.0, -2.0, 0.5),
+            UnitQuaternion::from_euler_angles(0.02, -0.01, 0.03),
+        );
+        let t0 = cpu_s();
+        let fast = resample_trilinear(&source, [15, 512, 512], &target, Some(&rigid));
+        let t1 = cpu_s();
+        let slow = reference(&source, [15, 512, 512], &target, Some(&rigid));
+        let t2 = cpu_s();
+        eprintln!(
+            "15×512×512 trilinear: fast {:.2} s CPU, per-voxel reference {:.2} s CPU",
+            t1 - t0,
+            t2 - t1
+        );
+        assert_eq!(fast.voxels.len(), slow.len());
+    }
+
     #[test]
     fn inside_columns_matches_the_point_test() {
         let dims = [4, 6, 8];
