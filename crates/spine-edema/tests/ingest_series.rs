@@ -84,7 +84,12 @@ fn oblique(yaw: f64, tilt: f64) -> (Vector3<f64>, Vector3<f64>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        // Integration tests have no src/lib.rs beside them for proptest's regression files.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Whatever order files are written in (and whatever their InstanceNumbers say),
     /// slices come out ordered along the normal with the header's geometry.

@@ -5,7 +5,7 @@
 
 use super::header::{FileHeader, read_header};
 use super::limits::Limits;
-use super::open::{ReadMode, open};
+use super::open::{ReadMode, guarded, open};
 use super::walk::candidate_files;
 use crate::error::{Error, Result};
 use crate::series::AcquisitionParams;
@@ -212,8 +212,10 @@ pub fn index_paths(paths: &[PathBuf], limits: &Limits) -> Index {
 
 /// Reads the header of one file (no pixel data).
 fn index_file(path: &Path, limits: &Limits) -> Result<FileHeader> {
-    let object = open(path, ReadMode::Header, limits)?;
-    read_header(path, &object, limits)
+    guarded(path, || {
+        let object = open(path, ReadMode::Header, limits)?;
+        read_header(path, &object, limits)
+    })
 }
 
 /// A study being assembled, with its series keyed by SeriesInstanceUID.
