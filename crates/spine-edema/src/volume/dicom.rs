@@ -157,9 +157,17 @@ pub fn plan_slices(
         .collect();
     if let Some(pos) = steps.iter().position(|&d| d < DUPLICATE_POSITION_MM) {
         let at = sorted.get(pos).map(|s| s.position_mm).unwrap_or_default();
+        let distinct = 1 + steps
+            .iter()
+            .filter(|&&d| d >= DUPLICATE_POSITION_MM)
+            .count();
         return Err(Error::geometry(
             context,
-            format!("two slices at the same position {at:?} mm"),
+            format!(
+                "two slices at the same position {at:?} mm ({} frames at {distinct} positions: \
+                 several echoes, contrasts or repetitions in one series?)",
+                slices.len()
+            ),
         ));
     }
 
