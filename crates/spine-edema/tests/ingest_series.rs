@@ -16,12 +16,7 @@ fn index(dir: &Path) -> Index {
 }
 
 fn only_series(index: &Index) -> &SeriesEntry {
-    let all: Vec<&SeriesEntry> = index
-        .patients
-        .iter()
-        .flat_map(|p| &p.studies)
-        .flat_map(|s| &s.series)
-        .collect();
+    let all: Vec<&SeriesEntry> = index.iter_series().map(|(_, _, series)| series).collect();
     assert_eq!(
         all.len(),
         1,

@@ -24,6 +24,20 @@ pub struct Index {
     pub skipped: Vec<Skipped>,
 }
 
+impl Index {
+    /// Every series with its patient and study, in index order.
+    pub fn iter_series(&self) -> impl Iterator<Item = (&Patient, &Study, &SeriesEntry)> {
+        self.patients.iter().flat_map(|patient| {
+            patient.studies.iter().flat_map(move |study| {
+                study
+                    .series
+                    .iter()
+                    .map(move |series| (patient, study, series))
+            })
+        })
+    }
+}
+
 /// A file left out of the index, and why.
 #[derive(Debug, Serialize)]
 pub struct Skipped {
