@@ -41,7 +41,7 @@ fn damage(bytes: &mut Vec<u8>, edits: &[(usize, u8)], keep_fraction: f64) {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 64,
+        cases: 32,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

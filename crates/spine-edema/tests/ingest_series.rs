@@ -221,6 +221,17 @@ fn foreign_and_non_image_files_are_skipped_with_reasons() {
 }
 
 #[test]
+fn missing_paths_are_skipped_as_io_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-folder");
+    let index = index_paths(&[missing.clone()], &Limits::default());
+    assert!(index.patients.is_empty());
+    assert_eq!(index.skipped.len(), 1);
+    assert_eq!(index.skipped[0].path, missing);
+    assert_eq!(index.skipped[0].reason.category(), "io");
+}
+
+#[test]
 fn enhanced_multiframe_uses_per_frame_positions() {
     let dir = tempfile::tempdir().unwrap();
     let (row_dir, col_dir) = oblique(0.2, -0.1);
