@@ -224,7 +224,7 @@ fn foreign_and_non_image_files_are_skipped_with_reasons() {
 fn missing_paths_are_skipped_as_io_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-folder");
-    let index = index_paths(&[missing.clone()], &Limits::default());
+    let index = index_paths(std::slice::from_ref(&missing), &Limits::default());
     assert!(index.patients.is_empty());
     assert_eq!(index.skipped.len(), 1);
     assert_eq!(index.skipped[0].path, missing);
