@@ -231,6 +231,27 @@ fn missing_paths_are_skipped_as_io_errors() {
     assert_eq!(index.skipped[0].reason.category(), "io");
 }
 
+#[cfg(unix)]
+#[test]
+fn symbolic_link_loops_are_skipped_not_followed_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    write_series(
+        &dir.path().join("exam"),
+        &Spec::default(),
+        &[0, 1, 2, 3, 4, 5],
+    );
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("exam").join("loop")).unwrap();
+    let index = index(dir.path());
+    assert_eq!(only_series(&index).frames.len(), 6);
+    assert_eq!(index.skipped.len(), 1);
+    assert!(
+        index.skipped[0]
+            .reason
+            .to_string()
+            .contains("symbolic link loop")
+    );
+}
+
 #[test]
 fn enhanced_multiframe_uses_per_frame_positions() {
     let dir = tempfile::tempdir().unwrap();
