@@ -10,7 +10,12 @@ use std::path::PathBuf;
 /// Exit codes: 0 the batch ran (some exams may have failed: see failures.csv);
 /// 1 nothing could be scored or a command failed; 2 the command line was wrong.
 #[derive(Debug, Parser)]
-#[command(name = "spine-edema", version, propagate_version = true, arg_required_else_help = false)]
+#[command(
+    name = "spine-edema",
+    version,
+    propagate_version = true,
+    arg_required_else_help = false
+)]
 pub struct Cli {
     /// What to do. With no command inside the project folder, scores `testdata/` into `out/`.
     #[command(subcommand)]
@@ -56,7 +61,12 @@ pub struct AnalysisArgs {
     pub anchor: Option<String>,
     /// Replace patient and study identifiers in every output by keyed hashes (same key, same
     /// pseudonym). Patient names and birth dates are never written in any case.
-    #[arg(long, value_name = "KEY", env = "SPINE_EDEMA_PSEUDONYMIZE_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SPINE_EDEMA_PSEUDONYMIZE_KEY",
+        hide_env_values = true
+    )]
     pub pseudonymize: Option<String>,
 }
 
@@ -99,6 +109,7 @@ pub struct ScoreArgs {
     /// Number of exams scored at once (default: all cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Options shared by the analysing commands.
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }
@@ -115,6 +126,7 @@ pub struct CompareArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Options shared by the analysing commands.
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

@@ -12,6 +12,7 @@ use spine_edema::compare::{
     ChangeClass, ChangeFlag, CompareConfig, ExamObservation, IntervalBinA, LevelChange,
     LevelObservation, compare_exams,
 };
+use spine_edema::score::grade::voormolen_grade;
 use spine_edema::{Affine, Level};
 
 fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
@@ -22,7 +23,7 @@ fn level(l: Level, bme: f64, cement: f64, volume_ml: f64, posterior_mm: f64) -> 
     LevelObservation {
         level: l,
         bme_percent: Some(bme),
-        grade_rank: Some(voormolen_rank(bme)),
+        grade: Some(voormolen_grade(bme, 1.0)),
         cement_percent: cement,
         body_volume_ml: volume_ml,
         heights_mm: [
@@ -31,15 +32,6 @@ fn level(l: Level, bme: f64, cement: f64, volume_ml: f64, posterior_mm: f64) -> 
             Some(posterior_mm),
         ],
         crop: None,
-    }
-}
-
-fn voormolen_rank(bme: f64) -> u8 {
-    match bme {
-        b if b < 1.0 => 0,
-        b if b < 25.0 => 1,
-        b if b < 75.0 => 2,
-        _ => 3,
     }
 }
 
@@ -276,13 +268,7 @@ fn cohort_reproduces_study_b_resolution_rates() {
             });
         }
     }
-    let summary = summarize(
-        &changes,
-        CohortSelection::Treated,
-        &cfg,
-        &voormolen_rank,
-        &|b| b >= 100.0 / 3.0,
-    );
+    let summary = summarize(&changes, CohortSelection::Treated, &cfg);
     let rates: Vec<f64> = summary
         .resolved_by_time_point
         .iter()

@@ -7,6 +7,8 @@
 //!   per follow-up interval bin; text: share of levels losing further height.
 
 use super::{ChangeClass, CompareConfig, IntervalBinA, LevelChange};
+use crate::score::DansieScore;
+use crate::score::grade::{dansie_score, voormolen_grade};
 use serde::{Deserialize, Serialize};
 
 /// Name of the baseline time point in summaries.
@@ -85,15 +87,16 @@ pub enum CohortSelection {
 }
 
 /// Summarises baseline-to-follow-up changes (one [`LevelChange`] per level and follow-up,
-/// each against the patient's baseline exam). `grade_rank` maps BME % to the Voormolen rank
-/// (0 none … 3 severe); `moderate_or_severe` says whether a BME % is Dansie score 3 or 4.
+/// each against the patient's baseline exam). Grades are recomputed from BME % with the
+/// configured detection floor, so the summary uses the same scales as `vertebrae.csv`.
 pub fn summarize(
     changes: &[LevelChange],
     selection: CohortSelection,
     cfg: &CompareConfig,
-    grade_rank: &dyn Fn(f64) -> u8,
-    moderate_or_severe: &dyn Fn(f64) -> bool,
 ) -> CohortSummary {
+    let grade_rank = |bme: f64| voormolen_grade(bme, cfg.edema_floor_percent) as u8;
+    let moderate_or_severe =
+        |bme: f64| dansie_score(bme, cfg.edema_floor_percent) >= DansieScore::OneToTwoThirds;
     let rows: Vec<&LevelChange> = changes
         .iter()
         .filter(|c| selection == CohortSelection::All || c.treated)

@@ -11,6 +11,7 @@ pub mod interval;
 
 use crate::error::{Error, Result};
 use crate::level::Level;
+use crate::score::VoormolenGrade;
 use align::align_bodies;
 use chrono::NaiveDate;
 use crop::BodyCrop;
@@ -62,8 +63,8 @@ pub struct LevelObservation {
     pub level: Level,
     /// BME % of marrow (None when it could not be scored).
     pub bme_percent: Option<f64>,
-    /// Rank of the Voormolen grade (0 none … 3 severe).
-    pub grade_rank: Option<u8>,
+    /// Voormolen grade.
+    pub grade: Option<VoormolenGrade>,
     /// Cement % of the body; > 0 means a treated level.
     pub cement_percent: f64,
     /// Body volume, mL.
@@ -249,7 +250,7 @@ fn compare_level(
     cfg: &CompareConfig,
 ) -> LevelChange {
     let change = match (before.bme_percent, after.bme_percent) {
-        (Some(b), Some(a)) => Some(change_class(b, a, before.grade_rank, after.grade_rank, cfg)),
+        (Some(b), Some(a)) => Some(change_class(b, a, before.grade, after.grade, cfg)),
         _ => None,
     };
     let voxelwise = match (&before.crop, &after.crop) {
@@ -349,8 +350,8 @@ const POOR_ALIGNMENT_OVERLAP: f64 = 0.7;
 pub fn change_class(
     before: f64,
     after: f64,
-    grade_before: Option<u8>,
-    grade_after: Option<u8>,
+    grade_before: Option<VoormolenGrade>,
+    grade_after: Option<VoormolenGrade>,
     cfg: &CompareConfig,
 ) -> ChangeClass {
     let delta = after - before;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Upper bounds on what ingest will read or allocate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// Largest Rows (0028,0010) accepted. Clinical MR matrices stay at or below 1024.
     pub max_rows: u32,

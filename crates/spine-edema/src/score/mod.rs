@@ -1,2 +1,581 @@
 //! Per-vertebra scoring on the definitions of the two reference studies
 //! (SPEC §2): edema %, cement, rim, cleft, heights, Genant, and grading scales.
+//!
+//! [`score_exam`] takes the exam's images and a segmentation (ours or external masks) and
+//! returns one [`VertebraScore`] per body. It runs in three steps:
+//! 1. cut every body's bounding box out of the label map and the series (one pass over the
+//!    label map, then rayon over bodies) and take robust statistics of its interior;
+//! 2. build the exam's normal-marrow reference from those statistics ([`reference`]);
+//! 3. per body (rayon): cement, cleft candidates, edema, rim, heights; then, across
+//!    bodies, height loss against neighbours, Genant, cleft confirmation, grades,
+//!    fracture activity and confidence.
+//!
+//! Definitions, thresholds and their sources: `docs/scoring.md`.
+
+mod body;
+mod cement;
+mod confidence;
+mod config;
+mod edema;
+pub mod grade;
+mod heights;
+mod morphology;
+mod reference;
+mod rim;
+mod types;
+
+pub use config::{CutPoint, ScoreConfig};
+pub use heights::Heights;
+pub use types::{
+    CementQuartile, DansieScore, ExamScores, FractureActivity, GenantGrade, GenantShape,
+    LogLinearModel, MarrowReference, ScoreFlag, ScoreMasks, VertebraScore, VoormolenGrade,
+};
+
+use crate::error::{Error, Result};
+use crate::exam::{ExamImages, ScoringMode};
+use crate::level::Level;
+use crate::segment::Segmentation;
+use crate::series::Contrast;
+use crate::volume::Volume;
+use body::{BodyVoxels, cut_out, label_extents};
+use confidence::{ConfidenceInputs, confidence};
+use edema::{EdemaCriterion, ThresholdSetting, edema_mask, thresholds};
+use nalgebra::Vector3;
+use ndarray::Array3;
+use rayon::prelude::*;
+use reference::{build_reference, floor_and_bright, spine_coordinate};
+
+/// A slice normal within 30° of left–right makes the grid sagittal (as `series::Plane`).
+const SAGITTAL_COS: f64 = 0.866;
+/// Neighbouring centroids further apart than this are not adjacent levels (a gap in the
+/// segmentation): the local axis then falls back to the exam's spine axis.
+const MAX_NEIGHBOUR_GAP_MM: f64 = 80.0;
+/// Study B's fracture criterion: ≥ 15 % loss against the posterior wall (Voormolen 2006).
+const POSTERIOR_WALL_FRACTURE_PERCENT: f64 = 15.0;
+/// Every how many voxels the background / CSF levels are sampled (a prime, so the sample
+/// does not alias with rows or slices).
+const LEVEL_SAMPLE_STRIDE: usize = 61;
+/// Background level: this low quantile of the volume (air and noise outside the patient).
+const FLOOR_QUANTILE: f64 = 0.01;
+/// CSF level: this high quantile of the fluid series (CSF is its brightest large structure).
+const CSF_QUANTILE: f64 = 0.995;
+
+/// Which series decide edema, the mode reported for them, and why when it is not the
+/// studies' definition.
+fn choose_mode(images: &ExamImages) -> Result<(ScoringMode, EdemaCriterion, Option<String>)> {
+    let fluid = images.fluid.as_ref().map(|f| f.contrast);
+    let fluid_sensitive = fluid.is_some_and(Contrast::is_fluid_sensitive);
+    let has_t1 = images.t1.is_some();
+    let mode = images
+        .mode()
+        .ok_or_else(|| Error::analysis("exam", "no T1 and no fluid-sensitive series"))?;
+    Ok(match (has_t1, fluid_sensitive) {
+        (true, true) => (mode, EdemaCriterion::Both, None),
+        (true, false) => (
+            ScoringMode::T1Only,
+            EdemaCriterion::T1Only,
+            Some(match fluid {
+                Some(c) => format!(
+                    "fluid series is {c:?}, not fat-suppressed: edema scored on T1 hypointensity only"
+                ),
+                None => "no fluid-sensitive series: edema scored on T1 hypointensity only".into(),
+            }),
+        ),
+        (false, true) => (
+            mode,
+            EdemaCriterion::FluidOnly,
+            Some(format!("no T1: edema scored on {mode} hyperintensity only")),
+        ),
+        (false, false) => (
+            mode,
+            EdemaCriterion::Unscorable,
+            Some("no T1 and no fat-suppressed fluid series: edema cannot be scored".into()),
+        ),
+    })
+}
+
+/// Erosion half-widths in voxels: `border_in_plane_mm` on in-plane axes, and
+/// `border_through_plane_slices` on a thick-slice axis (spacing > 1.5 × the finest).
+fn erosion_radius(spacing_mm: [f64; 3], cfg: &ScoreConfig) -> [usize; 3] {
+    let finest = spacing_mm.iter().copied().fold(f64::INFINITY, f64::min);
+    std::array::from_fn(|a| {
+        if spacing_mm[a] > 1.5 * finest {
+            cfg.border_through_plane_slices
+        } else {
+            (cfg.border_in_plane_mm / spacing_mm[a]).round() as usize
+        }
+    })
+}
+
+/// The array axis across sagittal slices, when the grid is sagittal.
+fn sagittal_slice_axis(volume: &Volume<f32>) -> Option<usize> {
+    let dirs = volume.affine.directions();
+    let (axis, cos) = (0..3)
+        .map(|a| (a, dirs[a].x.abs()))
+        .fold((0, 0.0), |acc, x| if x.1 > acc.1 { x } else { acc });
+    (cos >= SAGITTAL_COS).then_some(axis)
+}
+
+/// Heights and Genant make sense only for vertebral bodies (not the sacrum or other regions).
+fn is_vertebral_body(level: Option<Level>, cfg: &ScoreConfig) -> bool {
+    match level {
+        Some(Level::S1) => false,
+        Some(_) => true,
+        None => cfg.unnamed_regions_are_bodies,
+    }
+}
+
+/// Ceiling of `ml / voxel_ml`, at least 1.
+fn voxels_for(ml: f64, voxel_ml: f64) -> usize {
+    ((ml / voxel_ml).ceil() as usize).max(1)
+}
+
+/// Voxel class codes kept per body until the masks are written.
+const CLASS_EDEMA: u8 = 1;
+const CLASS_CEMENT: u8 = 2;
+const CLASS_RIM: u8 = 3;
+const CLASS_CLEFT: u8 = 4;
+
+/// What the per-body step found.
+struct BodyOutcome {
+    classes: Vec<u8>,
+    edema_voxels: usize,
+    edema_range_voxels: [usize; 2],
+    cement_voxels: usize,
+    rim_voxels: usize,
+    rim_present: bool,
+    rim_masked: bool,
+    cleft_voxels: usize,
+    heights: Option<Heights>,
+}
+
+fn count(mask: &[bool]) -> usize {
+    mask.iter().filter(|&&v| v).count()
+}
+
+/// Everything the per-body step needs that is shared across bodies.
+struct Shared<'a> {
+    reference: &'a MarrowReference,
+    criterion: EdemaCriterion,
+    cfg: &'a ScoreConfig,
+    spacing_mm: [f64; 3],
+    voxel_ml: f64,
+    affine: crate::geometry::Affine,
+    slice_axis: Option<usize>,
+}
+
+fn score_body(
+    body: &BodyVoxels,
+    s_mm: f64,
+    local_axis: Vector3<f64>,
+    measure: bool,
+    sh: &Shared,
+) -> BodyOutcome {
+    let cfg = sh.cfg;
+    let thr = |setting| thresholds(sh.reference, s_mm, sh.criterion, cfg, setting);
+    let nominal = thr(ThresholdSetting::Nominal);
+    let cement = cement::cement_mask(body, &nominal, voxels_for(cfg.min_cement_ml, sh.voxel_ml));
+    let mut cleft =
+        cement::cleft_candidates(body, &nominal, voxels_for(cfg.min_cleft_ml, sh.voxel_ml));
+    for (c, &m) in cleft.iter_mut().zip(&cement) {
+        *c &= !m;
+    }
+    let excluded: Vec<bool> = cement.iter().zip(&cleft).map(|(&a, &b)| a || b).collect();
+    let min_edema = voxels_for(cfg.min_edema_cluster_ml, sh.voxel_ml);
+    let scorable = sh.criterion != EdemaCriterion::Unscorable;
+    let edema_at = |setting| {
+        if scorable {
+            edema_mask(body, &thr(setting), &excluded, min_edema)
+        } else {
+            vec![false; body.inside.len()]
+        }
+    };
+    let mut edema = edema_at(ThresholdSetting::Nominal);
+    let found_rim = rim::find_rim(body, sh.spacing_mm, &cement, &edema, sh.voxel_ml, cfg);
+    let without_rim = |mut mask: Vec<bool>| {
+        if found_rim.present {
+            for (m, &r) in mask.iter_mut().zip(&found_rim.mask) {
+                *m &= !r;
+            }
+        }
+        mask
+    };
+    edema = without_rim(edema);
+    let lenient = count(&without_rim(edema_at(ThresholdSetting::Lenient)));
+    let strict = count(&without_rim(edema_at(ThresholdSetting::Strict)));
+    let rim_mask = if found_rim.present {
+        found_rim.mask.clone()
+    } else {
+        vec![false; cement.len()]
+    };
+    let classes: Vec<u8> = (0..body.inside.len())
+        .map(|i| {
+            if !body.inside[i] {
+                0
+            } else if cement[i] {
+                CLASS_CEMENT
+            } else if rim_mask[i] {
+                CLASS_RIM
+            } else if cleft[i] {
+                CLASS_CLEFT
+            } else if edema[i] {
+                CLASS_EDEMA
+            } else {
+                0
+            }
+        })
+        .collect();
+    let heights = match (measure, sh.slice_axis) {
+        (true, Some(axis)) => {
+            let c = body.stats.centroid_mm;
+            heights::measure_heights(
+                &body.grid,
+                &body.inside,
+                &sh.affine,
+                axis,
+                Vector3::new(c[0], c[1], c[2]),
+                local_axis,
+                cfg.height_margin_fraction,
+            )
+        }
+        _ => None,
+    };
+    BodyOutcome {
+        edema_voxels: count(&edema),
+        edema_range_voxels: [lenient, strict],
+        cement_voxels: count(&cement),
+        rim_voxels: count(&rim_mask),
+        rim_present: found_rim.present,
+        rim_masked: found_rim.masked_by_edema,
+        cleft_voxels: count(&cleft),
+        classes,
+        heights,
+    }
+}
+
+/// Local spine axis at each body: through the neighbouring bodies' centroids.
+fn local_axes(centroids: &[[f64; 3]], fallback: [f64; 3]) -> Vec<Vector3<f64>> {
+    let v = |c: [f64; 3]| Vector3::new(c[0], c[1], c[2]);
+    let fallback = v(fallback);
+    (0..centroids.len())
+        .map(|i| {
+            let here = v(centroids[i]);
+            let near = |j: Option<usize>| {
+                j.and_then(|j| centroids.get(j))
+                    .map(|&c| v(c))
+                    .filter(|c| (c - here).norm() <= MAX_NEIGHBOUR_GAP_MM)
+            };
+            let prev = near(i.checked_sub(1));
+            let next = near(Some(i + 1));
+            let dir = match (prev, next) {
+                (Some(p), Some(n)) => n - p,
+                (Some(p), None) => here - p,
+                (None, Some(n)) => n - here,
+                (None, None) => fallback,
+            };
+            if dir.norm() > 1e-6 {
+                dir.normalize()
+            } else {
+                fallback
+            }
+        })
+        .collect()
+}
+
+/// Scores every body of `seg` on `images` (see the module documentation).
+///
+/// Errors when the configuration is invalid, the exam has no usable series, or the label
+/// map is not on the images' grid.
+pub fn score_exam(
+    images: &ExamImages,
+    seg: &Segmentation,
+    cfg: &ScoreConfig,
+) -> Result<ExamScores> {
+    cfg.validate()?;
+    let grid = images
+        .reference()
+        .ok_or_else(|| Error::analysis("exam", "no T1 and no fluid series to score"))?;
+    if !grid.same_grid(&seg.labels) {
+        return Err(Error::analysis(
+            "exam",
+            format!(
+                "label map {:?} is not on the image grid {:?}",
+                seg.labels.shape(),
+                grid.shape()
+            ),
+        ));
+    }
+    if let Some(f) = &images.fluid {
+        if !grid.same_grid(&f.volume) {
+            return Err(Error::analysis(
+                "exam",
+                "fluid series is not on the T1 grid",
+            ));
+        }
+    }
+    let (mode, criterion, mode_warning) = choose_mode(images)?;
+    let mut warnings: Vec<String> = mode_warning.into_iter().collect();
+    let t1 = images.t1.as_ref().map(|v| &v.voxels);
+    let fluid = images.fluid.as_ref().map(|f| &f.volume.voxels);
+    let affine = grid.affine;
+    let spacing_mm = affine.spacing_mm();
+    let voxel_ml = affine.voxel_volume_mm3() / 1000.0;
+    let radius = erosion_radius(spacing_mm, cfg);
+
+    let wanted: Vec<u16> = seg.bodies.iter().map(|b| b.label).collect();
+    let (extents, stray) = label_extents(&seg.labels.voxels, &wanted);
+    if stray > 0 {
+        warnings.push(format!(
+            "{stray} labelled voxels belong to no listed body and were ignored"
+        ));
+    }
+    let present: Vec<usize> = (0..seg.bodies.len())
+        .filter(|&i| extents[i].count > 0)
+        .collect();
+    for &i in (0..seg.bodies.len())
+        .filter(|i| !present.contains(i))
+        .collect::<Vec<_>>()
+        .iter()
+    {
+        warnings.push(format!(
+            "body label {} has no voxels; not scored",
+            seg.bodies[i].label
+        ));
+    }
+    let bodies: Vec<BodyVoxels> = present
+        .par_iter()
+        .map(|&i| {
+            cut_out(
+                wanted[i],
+                &extents[i],
+                &seg.labels.voxels,
+                t1,
+                fluid,
+                &affine,
+                radius,
+            )
+        })
+        .collect();
+
+    let stats: Vec<_> = bodies.iter().map(|b| b.stats).collect();
+    let (mut reference, reference_warnings) = build_reference(&stats);
+    warnings.extend(reference_warnings);
+    if let Some(v) = t1 {
+        reference.t1_floor = levels(v).map(|(floor, _)| floor);
+    }
+    if let Some(v) = fluid {
+        if let Some((floor, csf)) = levels(v) {
+            reference.fluid_floor = Some(floor);
+            reference.fluid_csf_level = Some(csf);
+        }
+    }
+
+    let centroids: Vec<[f64; 3]> = bodies.iter().map(|b| b.stats.centroid_mm).collect();
+    let axes = local_axes(&centroids, reference.axis);
+    let slice_axis = sagittal_slice_axis(grid);
+    if slice_axis.is_none() {
+        warnings.push("images are not sagittal: heights and Genant grades are left empty".into());
+    }
+    let shared = Shared {
+        reference: &reference,
+        criterion,
+        cfg,
+        spacing_mm,
+        voxel_ml,
+        affine,
+        slice_axis,
+    };
+    let outcomes: Vec<BodyOutcome> = bodies
+        .par_iter()
+        .zip(present.par_iter())
+        .zip(axes.par_iter())
+        .map(|((body, &i), axis)| {
+            let s = spine_coordinate(reference.axis, body.stats.centroid_mm);
+            let measure = is_vertebral_body(seg.bodies[i].level, cfg);
+            score_body(body, s, *axis, measure, &shared)
+        })
+        .collect();
+
+    let heights: Vec<Option<Heights>> = outcomes.iter().map(|o| o.heights).collect();
+    let neighbour = heights::neighbour_losses(&heights);
+    let mut masks = ScoreMasks {
+        edema: grid.with_voxels(Array3::zeros(grid.voxels.raw_dim())),
+        cement: grid.with_voxels(Array3::zeros(grid.voxels.raw_dim())),
+        rim: grid.with_voxels(Array3::zeros(grid.voxels.raw_dim())),
+    };
+    let mut vertebrae = Vec::with_capacity(bodies.len());
+    for (n, ((body, &i), outcome)) in bodies.iter().zip(&present).zip(&outcomes).enumerate() {
+        let info = &seg.bodies[i];
+        let (score, cleft_is_edema) = finish_body(
+            body,
+            info.level,
+            info.partial || body.touches_edge,
+            outcome,
+            neighbour[n],
+            mode,
+            criterion,
+            &reference,
+            voxel_ml,
+            cfg,
+        );
+        write_masks(&mut masks, body, &outcome.classes, cleft_is_edema);
+        vertebrae.push(score);
+    }
+    Ok(ExamScores {
+        mode,
+        reference,
+        vertebrae,
+        masks,
+        warnings,
+    })
+}
+
+/// Background and CSF levels of one series, from a sparse regular sample.
+fn levels(voxels: &Array3<f32>) -> Option<(f64, f64)> {
+    match voxels.as_slice() {
+        Some(s) => floor_and_bright(s, LEVEL_SAMPLE_STRIDE, FLOOR_QUANTILE, CSF_QUANTILE),
+        None => {
+            let v: Vec<f32> = voxels
+                .iter()
+                .step_by(LEVEL_SAMPLE_STRIDE)
+                .copied()
+                .collect();
+            floor_and_bright(&v, 1, FLOOR_QUANTILE, CSF_QUANTILE)
+        }
+    }
+}
+
+/// Writes one body's classes into the exam masks.
+fn write_masks(masks: &mut ScoreMasks, body: &BodyVoxels, classes: &[u8], cleft_is_edema: bool) {
+    let g = &body.grid;
+    for (index, &class) in classes.iter().enumerate() {
+        let target = match class {
+            CLASS_EDEMA => &mut masks.edema,
+            CLASS_CLEFT if cleft_is_edema => &mut masks.edema,
+            CLASS_CEMENT => &mut masks.cement,
+            CLASS_RIM => &mut masks.rim,
+            _ => continue,
+        };
+        let [i, j, k] = g.coords(index);
+        target.voxels[[g.lo[0] + i, g.lo[1] + j, g.lo[2] + k]] = 1;
+    }
+}
+
+/// The cross-body step for one body: neighbour-based heights, Genant, cleft confirmation,
+/// grades, activity and confidence. Returns the score and whether cleft candidates were
+/// counted as edema.
+#[allow(clippy::too_many_arguments)]
+fn finish_body(
+    body: &BodyVoxels,
+    level: Option<Level>,
+    partial: bool,
+    outcome: &BodyOutcome,
+    neighbour_loss: Option<[f64; 3]>,
+    mode: ScoringMode,
+    criterion: EdemaCriterion,
+    reference: &MarrowReference,
+    voxel_ml: f64,
+    cfg: &ScoreConfig,
+) -> (VertebraScore, bool) {
+    let mut flags = Vec::new();
+    let floor = cfg.detection_floor_percent;
+    let genant = outcome.heights.map(|h| heights::genant(h, neighbour_loss));
+    let wall_loss = outcome.heights.map(Heights::posterior_wall_loss_percent);
+    let fractured = genant.is_some_and(|(g, _, _)| g != GenantGrade::Normal)
+        || wall_loss.is_some_and(|w| w >= POSTERIOR_WALL_FRACTURE_PERCENT);
+    // A CSF-bright collection is a cleft only in a collapsed body; when heights are unknown
+    // (external region, non-sagittal) the collapse cannot be checked and it is reported.
+    let cleft_found = outcome.cleft_voxels > 0;
+    let cleft_fluid = cleft_found && (fractured || outcome.heights.is_none());
+    let cleft_is_edema = cleft_found && !cleft_fluid;
+    if cleft_is_edema {
+        flags.push(ScoreFlag::BrightFluidNotCleft);
+    }
+    let extra = if cleft_is_edema {
+        outcome.cleft_voxels
+    } else {
+        0
+    };
+    let marrow_voxels = body.voxel_count.saturating_sub(outcome.cement_voxels);
+    let percent = |voxels: usize| 100.0 * voxels as f64 / marrow_voxels as f64;
+    let scorable = criterion != EdemaCriterion::Unscorable && marrow_voxels > 0;
+    let bme = scorable.then(|| percent(outcome.edema_voxels + extra));
+    let bme_range = scorable.then(|| outcome.edema_range_voxels.map(|v| percent(v + extra)));
+    let grade_unstable = bme_range
+        .is_some_and(|[a, b]| grade::voormolen_grade(a, floor) != grade::voormolen_grade(b, floor));
+    if grade_unstable {
+        flags.push(ScoreFlag::GradeUnstable);
+    }
+    if partial {
+        flags.push(ScoreFlag::Partial);
+    }
+    if reference.reference_labels.contains(&body.label) {
+        flags.push(ScoreFlag::ReferenceBody);
+    }
+    if matches!(
+        criterion,
+        EdemaCriterion::FluidOnly | EdemaCriterion::T1Only
+    ) {
+        flags.push(ScoreFlag::SingleSeries);
+    }
+    if body.no_interior {
+        flags.push(ScoreFlag::NoInterior);
+    }
+    if outcome.heights.is_none() {
+        flags.push(ScoreFlag::HeightsUnavailable);
+    }
+    if outcome.rim_masked {
+        flags.push(ScoreFlag::RimMaskedByEdema);
+    }
+    let cement_percent = 100.0 * outcome.cement_voxels as f64 / body.voxel_count.max(1) as f64;
+    let conf = confidence(&ConfidenceInputs {
+        bme_range,
+        grade_unstable,
+        partial,
+        mode,
+        reference_bodies: reference.reference_labels.len(),
+        fallback: reference.fallback,
+        no_interior: body.no_interior,
+    });
+    let score = VertebraScore {
+        label: body.label,
+        level,
+        bme_percent: bme,
+        bme_percent_range: bme_range,
+        edema_ml: scorable.then(|| (outcome.edema_voxels + extra) as f64 * voxel_ml),
+        dansie_score: bme.map(|b| grade::dansie_score(b, floor)),
+        voormolen_grade: bme.map(|b| grade::voormolen_grade(b, floor)),
+        custom_grade: bme.and_then(|b| grade::custom_grade(b, &cfg.custom_grades)),
+        cement_ml: outcome.cement_voxels as f64 * voxel_ml,
+        cement_percent,
+        cement_quartile: (outcome.cement_voxels > 0)
+            .then(|| grade::cement_quartile(cement_percent)),
+        rim_present: outcome.rim_present,
+        rim_ml: outcome.rim_voxels as f64 * voxel_ml,
+        cleft_fluid,
+        cleft_ml: if cleft_fluid {
+            outcome.cleft_voxels as f64 * voxel_ml
+        } else {
+            0.0
+        },
+        height_anterior_mm: outcome.heights.map(|h| h.anterior_mm),
+        height_middle_mm: outcome.heights.map(|h| h.middle_mm),
+        height_posterior_mm: outcome.heights.map(|h| h.posterior_mm),
+        height_loss_percent: neighbour_loss.map(|l| l.iter().copied().fold(0.0, f64::max)),
+        posterior_wall_loss_percent: wall_loss,
+        genant_grade: genant.map(|(g, _, _)| g),
+        genant_shape: genant.map(|(_, s, _)| s),
+        body_volume_ml: body.voxel_count as f64 * voxel_ml,
+        fracture_activity: (fractured && bme.is_some()).then(|| {
+            if bme.is_some_and(|b| b >= floor) {
+                FractureActivity::Active
+            } else {
+                FractureActivity::Inactive
+            }
+        }),
+        partial,
+        confidence: conf,
+        flags,
+    };
+    (score, cleft_is_edema)
+}

@@ -34,6 +34,7 @@ use std::borrow::Cow;
 
 /// Limits and effort of the rigid refinement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RigidConfig {
     /// Largest translation searched along each axis, mm.
     pub max_shift_mm: f64,

@@ -1,0 +1,206 @@
+//! One body's voxels, cut out of the exam once: its bounding box, mask, eroded interior,
+//! the nearest interior voxel of every border voxel, and the intensities of both series.
+
+use super::morphology::{BoxGrid, NO_SEED, erode, nearest_seed};
+use super::reference::{BodyStats, series_stats};
+use crate::geometry::Affine;
+use ndarray::{Array3, Axis, Slice};
+use rayon::prelude::*;
+
+/// Per-label bounding box and centroid, from one pass over the label map.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct LabelExtent {
+    /// Smallest index per axis.
+    pub lo: [usize; 3],
+    /// Largest index per axis (inclusive).
+    pub hi: [usize; 3],
+    /// Number of voxels.
+    pub count: usize,
+    /// Sum of voxel indices (for the centroid).
+    pub index_sum: [f64; 3],
+}
+
+impl LabelExtent {
+    fn empty() -> Self {
+        LabelExtent {
+            lo: [usize::MAX; 3],
+            hi: [0; 3],
+            count: 0,
+            index_sum: [0.0; 3],
+        }
+    }
+
+    fn add(&mut self, index: [usize; 3]) {
+        for (a, &v) in index.iter().enumerate() {
+            self.lo[a] = self.lo[a].min(v);
+            self.hi[a] = self.hi[a].max(v);
+            self.index_sum[a] += v as f64;
+        }
+        self.count += 1;
+    }
+
+    fn merge(mut self, other: &LabelExtent) -> Self {
+        for a in 0..3 {
+            self.lo[a] = self.lo[a].min(other.lo[a]);
+            self.hi[a] = self.hi[a].max(other.hi[a]);
+            self.index_sum[a] += other.index_sum[a];
+        }
+        self.count += other.count;
+        self
+    }
+}
+
+/// Extents of the labels in `wanted` (by position), in one parallel pass over axis 0.
+/// Also returns how many voxels carry a label that is not wanted.
+pub(crate) fn label_extents(labels: &Array3<u16>, wanted: &[u16]) -> (Vec<LabelExtent>, usize) {
+    let max_label = wanted.iter().copied().max().unwrap_or(0) as usize;
+    let mut slot = vec![u32::MAX; max_label + 1];
+    for (position, &label) in wanted.iter().enumerate() {
+        slot[label as usize] = position as u32;
+    }
+    let empty = || (vec![LabelExtent::empty(); wanted.len()], 0usize);
+    labels
+        .axis_iter(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .fold(empty, |(mut extents, mut stray), (i, plane)| {
+            for ((j, k), &label) in plane.indexed_iter() {
+                if label == 0 {
+                    continue;
+                }
+                match slot.get(label as usize) {
+                    Some(&s) if s != u32::MAX => extents[s as usize].add([i, j, k]),
+                    _ => stray += 1,
+                }
+            }
+            (extents, stray)
+        })
+        .reduce(empty, |(a, sa), (b, sb)| {
+            (a.iter().zip(&b).map(|(x, y)| x.merge(y)).collect(), sa + sb)
+        })
+}
+
+/// One body cut out of the exam.
+#[derive(Clone, Debug)]
+pub(crate) struct BodyVoxels {
+    /// Label.
+    pub label: u16,
+    /// Bounding box (with a one-voxel margin where the grid allows).
+    pub grid: BoxGrid,
+    /// Voxels of the body.
+    pub inside: Vec<bool>,
+    /// Voxels of the body away from its border: where the voxel decision is made.
+    pub interior: Vec<bool>,
+    /// For border voxels, the flat index of the nearest interior voxel (`NO_SEED` elsewhere or when none).
+    pub nearest_interior: Vec<u32>,
+    /// T1 intensities in the box (empty when no T1).
+    pub t1: Vec<f32>,
+    /// Fluid-series intensities in the box (empty when no fluid series).
+    pub fluid: Vec<f32>,
+    /// Number of body voxels.
+    pub voxel_count: usize,
+    /// True when erosion left too little and every body voxel is classified directly.
+    pub no_interior: bool,
+    /// The box touches the edge of the grid.
+    pub touches_edge: bool,
+    /// Robust statistics of the interior, for the reference.
+    pub stats: BodyStats,
+}
+
+/// Copies the box of one body out of the label map and the series.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn cut_out(
+    label: u16,
+    extent: &LabelExtent,
+    labels: &Array3<u16>,
+    t1: Option<&Array3<f32>>,
+    fluid: Option<&Array3<f32>>,
+    affine: &Affine,
+    erosion_radius: [usize; 3],
+) -> BodyVoxels {
+    let shape = labels.shape();
+    let lo: [usize; 3] = std::array::from_fn(|a| extent.lo[a].saturating_sub(1));
+    let hi: [usize; 3] = std::array::from_fn(|a| (extent.hi[a] + 2).min(shape[a]));
+    let grid = BoxGrid {
+        lo,
+        dims: std::array::from_fn(|a| hi[a] - lo[a]),
+    };
+    let touches_edge = (0..3).any(|a| extent.lo[a] == 0 || extent.hi[a] + 1 >= shape[a]);
+    let range =
+        |ax: ndarray::AxisDescription| Slice::from(lo[ax.axis.index()]..hi[ax.axis.index()]);
+    let window =
+        |v: &Array3<f32>| -> Vec<f32> { v.slice_each_axis(range).iter().copied().collect() };
+    let inside: Vec<bool> = labels
+        .slice_each_axis(range)
+        .iter()
+        .map(|&l| l == label)
+        .collect();
+    let t1_box = t1.map(window).unwrap_or_default();
+    let fluid_box = fluid.map(window).unwrap_or_default();
+    let voxel_count = inside.iter().filter(|&&v| v).count();
+    let mut interior = erode(&grid, &inside, erosion_radius);
+    let interior_count = interior.iter().filter(|&&v| v).count();
+    // Too small to erode (a sliver at the edge of the field of view, or a tiny external
+    // region): classify every voxel rather than extrapolate from a handful.
+    let no_interior = interior_count < 20.max(voxel_count / 10);
+    if no_interior {
+        interior.clone_from(&inside);
+    }
+    let spacing = affine.spacing_mm();
+    let nearest_interior = if no_interior {
+        vec![NO_SEED; inside.len()]
+    } else {
+        nearest_seed(&grid, spacing, &interior, &inside)
+    };
+    let sample = |values: &[f32]| -> Option<super::reference::SeriesStats> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v: Vec<f32> = values
+            .iter()
+            .zip(&interior)
+            .filter(|(_, i)| **i)
+            .map(|(x, _)| *x)
+            .collect();
+        series_stats(&mut v)
+    };
+    let centroid_index: [f64; 3] =
+        std::array::from_fn(|a| extent.index_sum[a] / extent.count.max(1) as f64);
+    let c = affine.index_to_mm(centroid_index);
+    let stats = BodyStats {
+        label,
+        centroid_mm: [c.x, c.y, c.z],
+        t1: sample(&t1_box),
+        fluid: sample(&fluid_box),
+    };
+    BodyVoxels {
+        label,
+        grid,
+        inside,
+        interior,
+        nearest_interior,
+        t1: t1_box,
+        fluid: fluid_box,
+        voxel_count,
+        no_interior,
+        touches_edge,
+        stats,
+    }
+}
+
+impl BodyVoxels {
+    /// Extends an interior decision to the border: each border voxel takes the decision of
+    /// its nearest interior voxel, so the decision ignores the cortical / partial-volume
+    /// shell while the count still covers the whole body.
+    pub fn extend_to_border(&self, decision: &mut [bool]) {
+        if self.no_interior {
+            return;
+        }
+        for index in 0..decision.len() {
+            if self.inside[index] && !self.interior[index] {
+                let n = self.nearest_interior[index];
+                decision[index] = n != NO_SEED && decision[n as usize];
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The voxel decision: thresholds from the exam's normal marrow, and the edema mask of one body.
+//!
+//! Both studies define bone-marrow edema as **decreased signal on T1 and increased signal on
+//! STIR** (Voormolen et al., AJNR 2006; Dansie et al., AJNR 2006 with fat-suppressed T2
+//! where STIR was missing), relative to normal marrow of the same exam. A voxel departs from
+//! normal when it is further from the reference than `threshold_sd` robust SDs of normal
+//! marrow voxels **and** than a minimum fraction (so a very clean image does not call a 5 %
+//! dip edema). See `docs/scoring.md` for the derivation.
+
+use super::body::BodyVoxels;
+use super::config::ScoreConfig;
+use super::morphology::clean_clusters;
+use super::types::MarrowReference;
+
+/// Which series decide edema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EdemaCriterion {
+    /// T1 hypointense and fluid hyperintense (the studies' definition).
+    Both,
+    /// Fluid hyperintense only (no T1).
+    FluidOnly,
+    /// T1 hypointense only (no usable fluid series).
+    T1Only,
+    /// No series can show edema.
+    Unscorable,
+}
+
+/// Where the thresholds sit within their uncertainty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ThresholdSetting {
+    /// The configured thresholds.
+    Nominal,
+    /// Margins shrunk and reference moved toward edema: more voxels called edema.
+    Lenient,
+    /// Margins grown and reference moved away from edema.
+    Strict,
+}
+
+/// Absolute intensity thresholds for one body.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Thresholds {
+    /// T1 below this is hypointense.
+    pub t1_hypo_below: Option<f32>,
+    /// Fluid above this is hyperintense.
+    pub fluid_hyper_above: Option<f32>,
+    /// T1 below this is a signal void (cement).
+    pub t1_void_below: Option<f32>,
+    /// Fluid below this is a signal void.
+    pub fluid_void_below: Option<f32>,
+    /// Fluid above this is CSF-like (cleft).
+    pub cleft_fluid_above: Option<f32>,
+}
+
+/// Largest relative T1 drop a threshold may demand: beyond it, edema could not be seen at all.
+const MAX_T1_DROP: f64 = 0.8;
+
+/// Thresholds of a body at spine coordinate `s_mm`.
+pub(crate) fn thresholds(
+    reference: &MarrowReference,
+    s_mm: f64,
+    criterion: EdemaCriterion,
+    cfg: &ScoreConfig,
+    setting: ThresholdSetting,
+) -> Thresholds {
+    let k = match criterion {
+        EdemaCriterion::Both => cfg.threshold_sd,
+        _ => cfg.single_series_threshold_sd,
+    };
+    let (scale, sign) = match setting {
+        ThresholdSetting::Nominal => (1.0, 0.0),
+        ThresholdSetting::Lenient => (1.0 - cfg.threshold_perturbation_fraction, 1.0),
+        ThresholdSetting::Strict => (1.0 + cfg.threshold_perturbation_fraction, -1.0),
+    };
+    let t1 = reference.t1.map(|m| {
+        // Lenient: normal T1 assumed a residual SD brighter, so more voxels fall below.
+        let normal = m.at(s_mm) * (sign * m.residual_sd).exp();
+        let drop = (k * m.relative_sd).max(cfg.min_t1_drop_fraction) * scale;
+        let floor = reference.t1_floor.unwrap_or(0.0).min(normal);
+        (
+            normal * (1.0 - drop.min(MAX_T1_DROP)),
+            floor + cfg.cement_t1_fraction * (normal - floor),
+        )
+    });
+    let fluid = reference.fluid.map(|m| {
+        let normal = m.at(s_mm) * (-sign * m.residual_sd).exp();
+        let rise = (k * m.relative_sd).max(cfg.min_fluid_rise_fraction) * scale;
+        let floor = reference.fluid_floor.unwrap_or(0.0).min(normal);
+        let hyper = normal * (1.0 + rise);
+        let cleft = reference
+            .fluid_csf_level
+            .map(|csf| (floor + cfg.cleft_csf_fraction * (csf - floor)).max(hyper));
+        (
+            hyper,
+            floor + cfg.cement_fluid_fraction * (normal - floor),
+            cleft,
+        )
+    });
+    let use_t1 = matches!(criterion, EdemaCriterion::Both | EdemaCriterion::T1Only);
+    let use_fluid = matches!(criterion, EdemaCriterion::Both | EdemaCriterion::FluidOnly);
+    Thresholds {
+        t1_hypo_below: t1.filter(|_| use_t1).map(|(h, _)| h as f32),
+        fluid_hyper_above: fluid.filter(|_| use_fluid).map(|(h, _, _)| h as f32),
+        t1_void_below: t1.map(|(_, v)| v as f32),
+        fluid_void_below: fluid.map(|(_, v, _)| v as f32),
+        cleft_fluid_above: fluid.and_then(|(_, _, c)| c).map(|c| c as f32),
+    }
+}
+
+/// True when voxel `index` of `body` looks edematous under `thr` (both criteria that
+/// apply; false when none applies).
+#[inline]
+pub(crate) fn edema_like(body: &BodyVoxels, thr: &Thresholds, index: usize) -> bool {
+    let hypo = thr.t1_hypo_below.map(|t| body.t1[index] < t);
+    let hyper = thr.fluid_hyper_above.map(|t| body.fluid[index] > t);
+    match (hypo, hyper) {
+        (Some(a), Some(b)) => a && b,
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => false,
+    }
+}
+
+/// The edema mask of one body: the voxel decision on the interior, minus `excluded`
+/// (cement, cleft candidates), cleaned of clusters and holes smaller than `min_voxels`, then
+/// extended to the border by nearest interior voxel.
+pub(crate) fn edema_mask(
+    body: &BodyVoxels,
+    thr: &Thresholds,
+    excluded: &[bool],
+    min_voxels: usize,
+) -> Vec<bool> {
+    let mut mask: Vec<bool> = (0..body.inside.len())
+        .map(|i| body.interior[i] && !excluded[i] && edema_like(body, thr, i))
+        .collect();
+    let within: Vec<bool> = body
+        .interior
+        .iter()
+        .zip(excluded)
+        .map(|(&i, &e)| i && !e)
+        .collect();
+    clean_clusters(&body.grid, &mut mask, &within, min_voxels);
+    body.extend_to_border(&mut mask);
+    for (m, &e) in mask.iter_mut().zip(excluded) {
+        *m &= !e;
+    }
+    mask
+}
