@@ -25,7 +25,6 @@ unpack() { # wheel-glob prefix-inside-wheel target-subdir
   local wheel
   wheel="$(compgen -G "$dir/.wheels/$1" | head -n1)"
   local target="$dir/$3"
-  [ -f "$target/.complete" ] && return 0
   rm -rf "$target"
   mkdir -p "$target"
   python3 - "$wheel" "$2" "$target" <<'PY'
@@ -47,7 +46,11 @@ PY
   touch "$target/.complete"
 }
 
-fetch "pydicom==3.0.2"
-fetch "pydicom-data==1.0.0"
-unpack "pydicom-3.0.2-*.whl" "pydicom/data/test_files/" "pydicom"
-unpack "pydicom_data-1.0.0-*.whl" "data_store/data/" "pydicom-data"
+corpus() { # pip-spec wheel-glob prefix-inside-wheel target-subdir
+  [ -f "$dir/$4/.complete" ] && return 0
+  fetch "$1"
+  unpack "$2" "$3" "$4"
+}
+
+corpus "pydicom==3.0.2" "pydicom-3.0.2-*.whl" "pydicom/data/test_files/" "pydicom"
+corpus "pydicom-data==1.0.0" "pydicom_data-1.0.0-*.whl" "data_store/data/" "pydicom-data"

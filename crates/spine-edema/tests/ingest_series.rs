@@ -16,12 +16,7 @@ fn index(dir: &Path) -> Index {
 }
 
 fn only_series(index: &Index) -> &SeriesEntry {
-    let all: Vec<&SeriesEntry> = index
-        .patients
-        .iter()
-        .flat_map(|p| &p.studies)
-        .flat_map(|s| &s.series)
-        .collect();
+    let all: Vec<&SeriesEntry> = index.iter_series().map(|(_, _, series)| series).collect();
     assert_eq!(
         all.len(),
         1,
@@ -84,7 +79,12 @@ fn oblique(yaw: f64, tilt: f64) -> (Vector3<f64>, Vector3<f64>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        // Integration tests have no src/lib.rs beside them for proptest's regression files.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Whatever order files are written in (and whatever their InstanceNumbers say),
     /// slices come out ordered along the normal with the header's geometry.
@@ -217,6 +217,38 @@ fn foreign_and_non_image_files_are_skipped_with_reasons() {
             .reason
             .to_string()
             .contains("structured report")
+    );
+}
+
+#[test]
+fn missing_paths_are_skipped_as_io_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-folder");
+    let index = index_paths(std::slice::from_ref(&missing), &Limits::default());
+    assert!(index.patients.is_empty());
+    assert_eq!(index.skipped.len(), 1);
+    assert_eq!(index.skipped[0].path, missing);
+    assert_eq!(index.skipped[0].reason.category(), "io");
+}
+
+#[cfg(unix)]
+#[test]
+fn symbolic_link_loops_are_skipped_not_followed_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    write_series(
+        &dir.path().join("exam"),
+        &Spec::default(),
+        &[0, 1, 2, 3, 4, 5],
+    );
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("exam").join("loop")).unwrap();
+    let index = index(dir.path());
+    assert_eq!(only_series(&index).frames.len(), 6);
+    assert_eq!(index.skipped.len(), 1);
+    assert!(
+        index.skipped[0]
+            .reason
+            .to_string()
+            .contains("symbolic link loop")
     );
 }
 

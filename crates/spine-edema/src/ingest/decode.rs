@@ -7,7 +7,7 @@
 
 use super::index::{FrameEntry, PixelFormat, SeriesEntry};
 use super::limits::Limits;
-use super::open::{ReadMode, error_chain, open};
+use super::open::{ReadMode, error_chain, guarded, open};
 use crate::error::{Error, Result};
 use crate::volume::Volume;
 use crate::volume::dicom::{SliceGeometry, SliceGeometryReport, plan_slices};
@@ -197,14 +197,16 @@ fn decode_file(
     frames: Vec<(&FrameEntry, ArrayViewMut2<'_, f32>)>,
     limits: &Limits,
 ) -> Result<()> {
-    let object = open(path, ReadMode::Full, limits)?;
-    for (frame, mut slice) in frames {
-        let out = slice
-            .as_slice_mut()
-            .ok_or_else(|| Error::decoding(path, "volume slice is not contiguous"))?;
-        decode_frame(path, &object, frame, out)?;
-    }
-    Ok(())
+    guarded(path, || {
+        let object = open(path, ReadMode::Full, limits)?;
+        for (frame, mut slice) in frames {
+            let out = slice
+                .as_slice_mut()
+                .ok_or_else(|| Error::decoding(path, "volume slice is not contiguous"))?;
+            decode_frame(path, &object, frame, out)?;
+        }
+        Ok(())
+    })
 }
 
 /// Decodes one frame into `out` (rows × cols values). Native (uncompressed) pixel data is

@@ -5,7 +5,7 @@
 
 use super::header::{FileHeader, read_header};
 use super::limits::Limits;
-use super::open::{ReadMode, open};
+use super::open::{ReadMode, guarded, open};
 use super::walk::candidate_files;
 use crate::error::{Error, Result};
 use crate::series::AcquisitionParams;
@@ -22,6 +22,20 @@ pub struct Index {
     pub patients: Vec<Patient>,
     /// Files that are not part of any series, each with the reason.
     pub skipped: Vec<Skipped>,
+}
+
+impl Index {
+    /// Every series with its patient and study, in index order.
+    pub fn iter_series(&self) -> impl Iterator<Item = (&Patient, &Study, &SeriesEntry)> {
+        self.patients.iter().flat_map(|patient| {
+            patient.studies.iter().flat_map(move |study| {
+                study
+                    .series
+                    .iter()
+                    .map(move |series| (patient, study, series))
+            })
+        })
+    }
 }
 
 /// A file left out of the index, and why.
@@ -212,8 +226,10 @@ pub fn index_paths(paths: &[PathBuf], limits: &Limits) -> Index {
 
 /// Reads the header of one file (no pixel data).
 fn index_file(path: &Path, limits: &Limits) -> Result<FileHeader> {
-    let object = open(path, ReadMode::Header, limits)?;
-    read_header(path, &object, limits)
+    guarded(path, || {
+        let object = open(path, ReadMode::Header, limits)?;
+        read_header(path, &object, limits)
+    })
 }
 
 /// A study being assembled, with its series keyed by SeriesInstanceUID.

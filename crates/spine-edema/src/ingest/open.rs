@@ -144,6 +144,19 @@ fn open_bare(path: &Path, ts_uid: &'static str) -> Result<DefaultDicomObject> {
     })
 }
 
+/// Runs `work` on one file, turning a panic inside a third-party parser or codec into a
+/// decoding error naming the file: one hostile file must not end a batch.
+pub(crate) fn guarded<T>(path: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Err(Error::decoding(path, format!("reader panicked: {message}")))
+    })
+}
+
 /// An error and its sources in one line, so a skipped-file reason says what and where.
 pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();

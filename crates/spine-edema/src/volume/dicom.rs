@@ -157,9 +157,17 @@ pub fn plan_slices(
         .collect();
     if let Some(pos) = steps.iter().position(|&d| d < DUPLICATE_POSITION_MM) {
         let at = sorted.get(pos).map(|s| s.position_mm).unwrap_or_default();
+        let distinct = 1 + steps
+            .iter()
+            .filter(|&&d| d >= DUPLICATE_POSITION_MM)
+            .count();
         return Err(Error::geometry(
             context,
-            format!("two slices at the same position {at:?} mm"),
+            format!(
+                "two slices at the same position {at:?} mm ({} frames at {distinct} positions: \
+                 several echoes, contrasts or repetitions in one series?)",
+                slices.len()
+            ),
         ));
     }
 
@@ -278,4 +286,108 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0_f64, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::Rotation3;
+    use proptest::prelude::*;
+
+    fn stack(
+        rotation: Rotation3<f64>,
+        origin: [f64; 3],
+        spacing_mm: f64,
+        count: usize,
+    ) -> Vec<SliceGeometry> {
+        let row = rotation * Vector3::x();
+        let col = rotation * Vector3::y();
+        let normal = row.cross(&col);
+        (0..count)
+            .map(|k| SliceGeometry {
+                position_mm: (Vector3::from(origin) + normal * (spacing_mm * k as f64)).into(),
+                orientation: [row.x, row.y, row.z, col.x, col.y, col.z],
+                pixel_spacing_mm: [0.9, 0.6],
+                rows: 8,
+                cols: 6,
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Any permutation of a regular stack, ascending or descending along the normal,
+        /// is put back in position order, and voxel → mm → voxel round-trips.
+        #[test]
+        fn shuffled_stack_sorts_and_round_trips(
+            angles in (-3.1f64..3.1, -1.5f64..1.5, -3.1f64..3.1),
+            origin in prop::array::uniform3(-200.0f64..200.0),
+            spacing in prop_oneof![0.5f64..8.0, -8.0f64..-0.5],
+            permutation in Just((0..9usize).collect::<Vec<_>>()).prop_shuffle(),
+            probe in prop::array::uniform3(-2.0f64..10.0),
+        ) {
+            let rotation = Rotation3::from_euler_angles(angles.0, angles.1, angles.2);
+            let ordered = stack(rotation, origin, spacing, 9);
+            let shuffled: Vec<SliceGeometry> =
+                permutation.iter().map(|&i| ordered[i]).collect();
+            let plan = plan_slices("test", &shuffled, None).unwrap();
+            let normal = (rotation * Vector3::x()).cross(&(rotation * Vector3::y()));
+            let along: Vec<f64> = plan
+                .order
+                .iter()
+                .map(|&i| Vector3::from(shuffled[i].position_mm).dot(&normal))
+                .collect();
+            prop_assert!(along.windows(2).all(|w| w[0] < w[1]));
+            for (slot, &i) in plan.order.iter().enumerate() {
+                let centre = plan.affine.index_to_mm([slot as f64, 0.0, 0.0]);
+                prop_assert!((centre.coords - Vector3::from(shuffled[i].position_mm)).norm() < 1e-6);
+            }
+            prop_assert!((plan.report.spacing_mm - spacing.abs()).abs() < 1e-9);
+            prop_assert!(plan.report.uniform);
+            let mm = plan.affine.index_to_mm(probe);
+            let back = plan.affine.mm_to_index(&mm);
+            for axis in 0..3 {
+                prop_assert!((back[axis] - probe[axis]).abs() < 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn in_plane_axes_follow_iop_and_pixel_spacing() {
+        let slices = stack(Rotation3::identity(), [1.0, 2.0, 3.0], 2.0, 3);
+        let plan = plan_slices("test", &slices, None).unwrap();
+        // Row index steps along the column cosine by the row spacing, and vice versa.
+        assert!((plan.affine.step_mm(1) - Vector3::y() * 0.9).norm() < 1e-12);
+        assert!((plan.affine.step_mm(2) - Vector3::x() * 0.6).norm() < 1e-12);
+        assert!((plan.affine.step_mm(0) - Vector3::z() * 2.0).norm() < 1e-12);
+    }
+
+    #[test]
+    fn single_slice_uses_the_given_thickness() {
+        let slices = stack(Rotation3::identity(), [0.0; 3], 1.0, 1);
+        let plan = plan_slices("test", &slices, Some(4.5)).unwrap();
+        assert_eq!(plan.report.slice_count, 1);
+        assert!((plan.affine.step_mm(0) - Vector3::z() * 4.5).norm() < 1e-12);
+    }
+
+    #[test]
+    fn sheared_stack_is_not_uniform() {
+        let mut slices = stack(Rotation3::identity(), [0.0; 3], 3.0, 4);
+        for (k, slice) in slices.iter_mut().enumerate() {
+            slice.position_mm[1] += 0.5 * k as f64;
+        }
+        let plan = plan_slices("test", &slices, None).unwrap();
+        assert!((plan.report.max_in_plane_offset_mm - 1.5).abs() < 1e-9);
+        assert!(!plan.report.uniform);
+    }
+
+    #[test]
+    fn degenerate_orientation_is_rejected() {
+        let mut slices = stack(Rotation3::identity(), [0.0; 3], 3.0, 2);
+        for slice in &mut slices {
+            slice.orientation = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        }
+        let err = plan_slices("series 7", &slices, None).unwrap_err();
+        assert_eq!(err.category(), "geometry");
+        assert!(err.to_string().starts_with("series 7"));
+    }
 }
