@@ -484,7 +484,10 @@ fn assemble(
         ));
     }
     let fit = if cfg.registration.enabled && same_frame {
-        refine_rigid(t1_volume, fluid_volume, &cfg.registration.rigid).ok()
+        refine_rigid(t1_volume, fluid_volume, &cfg.registration.rigid)
+            .ok()
+            // A fit that hit a search bound may be a false optimum: trust the scanner coordinates.
+            .filter(|f| !f.at_bound)
     } else {
         None
     };
