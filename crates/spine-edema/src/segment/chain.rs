@@ -54,7 +54,7 @@ impl BlockShape {
 
 /// Cost of linking block `a` (above) to block `b` (below) directly, or `None` when the
 /// two cannot be neighbours. `skipped` = number of bodies assumed missing between them.
-fn link_cost(a: &BlockShape, b: &BlockShape, skipped: usize) -> Option<f64> {
+pub fn link_cost(a: &BlockShape, b: &BlockShape, skipped: usize) -> Option<f64> {
     let ds = b.centre_mm[0] - a.centre_mm[0];
     let dap = b.centre_mm[1] - a.centre_mm[1];
     if ds <= 0.0 {

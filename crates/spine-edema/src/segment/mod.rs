@@ -220,6 +220,48 @@ pub fn segment(images: &ExamImages, cfg: &SegmentConfig) -> Result<Segmentation>
     }
 
     // Stage 4: the sacrum below the column, then names.
+    if std::env::var_os("SEG_DEBUG").is_some() {
+        for f in &column {
+            let r = &planes[f.plane].regions[f.region];
+            eprintln!(
+                "  chain p{} s{:.0} ap{:.0} h{:.0} d{:.0} a{:.0} top{:.0} bot{:.0} m{:.2}",
+                f.plane,
+                f.shape.centre_mm[0],
+                f.shape.centre_mm[1],
+                f.shape.height_mm,
+                f.shape.depth_mm,
+                f.shape.area_mm2,
+                boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, true),
+                boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, false),
+                f.shape.mean
+            );
+        }
+        if let Some(last) = column.last() {
+            let a = &planes[last.plane];
+            for r in &a.regions {
+                let b = BlockShape::of(r, grid.si_mm, grid.ap_mm, f64::from(a.scale));
+                let ds = b.centre_mm[0] - last.shape.centre_mm[0];
+                if ds > 10.0
+                    && ds < 70.0
+                    && (b.centre_mm[1] - last.shape.centre_mm[1]).abs() < 50.0
+                    && r.area_mm2 > 150.0
+                {
+                    eprintln!(
+                        "    below s{:.0} ap{:.0} h{:.0} d{:.0} a{:.0} top{:.0} bot{:.0} m{:.2} cv{:.2}",
+                        b.centre_mm[0],
+                        b.centre_mm[1],
+                        b.height_mm,
+                        b.depth_mm,
+                        b.area_mm2,
+                        boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, true),
+                        boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, false),
+                        b.mean,
+                        r.cv
+                    );
+                }
+            }
+        }
+    }
     let sacrum = find_sacrum(&planes, &grid, &mut column, best_plane, pool);
     let naming: Vec<BodyForNaming> = column
         .iter()
@@ -300,10 +342,50 @@ fn source_index(o: &Orientation, grid: &WorkGrid, shape: [usize; 3], f: &Found) 
     idx
 }
 
-/// Looks for the first sacral segment below the column: a flat region one body spacing
-/// below the last body, stepped backwards (the sacrum tilts posteriorly; lumbosacral
-/// angle 10–20° beyond the L4–L5 step). When the chain itself ended on such a step, its
-/// last member is taken as S1 instead.
+/// Slope (degrees) of a region's upper (`top`) or lower boundary against the AP axis,
+/// by least squares over its columns; positive when the posterior end is lower.
+fn boundary_slope_deg(pixels: &[u32], width: usize, row_mm: f64, col_mm: f64, top: bool) -> f64 {
+    let mut edge: std::collections::BTreeMap<usize, usize> = Default::default();
+    for &i in pixels {
+        let (r, c) = (i as usize / width, i as usize % width);
+        let e = edge.entry(c).or_insert(r);
+        *e = if top { (*e).min(r) } else { (*e).max(r) };
+    }
+    // Ignore the rounded corners: the middle 60 % of columns.
+    let cols: Vec<(usize, usize)> = edge.into_iter().collect();
+    let n = cols.len();
+    let mid = &cols[n / 5..n - n / 5];
+    if mid.len() < 3 {
+        return 0.0;
+    }
+    let m = mid.len() as f64;
+    let (mx, my) = mid.iter().fold((0.0, 0.0), |(x, y), &(c, r)| {
+        (x + c as f64 * col_mm, y + r as f64 * row_mm)
+    });
+    let (mx, my) = (mx / m, my / m);
+    let (sxy, sxx) = mid.iter().fold((0.0, 0.0), |(a, b), &(c, r)| {
+        let dx = c as f64 * col_mm - mx;
+        (a + dx * (r as f64 * row_mm - my), b + dx * dx)
+    });
+    (sxy / sxx.max(1e-9)).atan().to_degrees()
+}
+
+/// Mid-sagittal area and depth of sacral segments relative to the lumbar bodies above:
+/// S1 is shallower than L5 and S2 smaller again (S1 AP depth ~80 % of L5: Zhou et al.
+/// 2000; the sacrum tapers caudally). A chain member this much smaller than the median
+/// of the chain at its caudal end is taken as sacral.
+const SACRAL_AREA_RATIO: f64 = 0.75;
+/// See [`SACRAL_AREA_RATIO`].
+const SACRAL_DEPTH_RATIO: f64 = 0.82;
+
+/// Looks for the first sacral segment and trims the column to the mobile bodies.
+///
+/// 1. The chain may have run onto the sacrum: caudal members clearly smaller than the
+///    column's median are sacral segments; the highest of them is S1.
+/// 2. Otherwise S1 is sought one body spacing below the last body, stepped backwards
+///    (the sacrum tilts posteriorly at the lumbosacral junction). A candidate that has a
+///    body-sized successor at one regular spacing still has a mobile disc below it: it is
+///    a lumbar body the chain missed, and the search moves one level down.
 fn find_sacrum(
     planes: &[PlaneAnalysis],
     grid: &WorkGrid,
@@ -311,9 +393,29 @@ fn find_sacrum(
     best_plane: usize,
     pool: usize,
 ) -> Option<Found> {
-    let n = column.len();
-    if n < 2 {
+    if column.len() < 3 {
         return None;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut trimmed = None;
+    while column.len() > 3 {
+        let n = column.len();
+        let med_area = median(&mut column[..n - 1].iter().map(|f| f.shape.area_mm2).collect());
+        let med_depth = median(&mut column[..n - 1].iter().map(|f| f.shape.depth_mm).collect());
+        let last = column[n - 1].shape;
+        if last.area_mm2 < SACRAL_AREA_RATIO * med_area
+            || last.depth_mm < SACRAL_DEPTH_RATIO * med_depth
+        {
+            trimmed = column.pop();
+        } else {
+            break;
+        }
+    }
+    if trimmed.is_some() {
+        return trimmed;
     }
     let spacing = {
         let mut d: Vec<f64> = column
@@ -323,9 +425,9 @@ fn find_sacrum(
                 (b[0] - a[0]).hypot(b[1] - a[1])
             })
             .collect();
-        d.sort_by(f64::total_cmp);
-        d[d.len() / 2]
+        median(&mut d)
     };
+    let med_area = median(&mut column.iter().map(|f| f.shape.area_mm2).collect());
     let looks_like_s1 = |above: &BlockShape, dir: [f64; 2], cand: &BlockShape| -> bool {
         let ds = cand.centre_mm[0] - above.centre_mm[0];
         let dap = cand.centre_mm[1] - above.centre_mm[1];
@@ -344,44 +446,57 @@ fn find_sacrum(
         let l = v[0].hypot(v[1]).max(1e-9);
         [v[0] / l, v[1] / l]
     };
-    // The chain may have run onto S1 itself.
-    if n >= 4 {
-        let dir = unit(&column[n - 3].shape, &column[n - 2].shape);
-        if looks_like_s1(&column[n - 2].shape, dir, &column[n - 1].shape) {
-            return column.pop();
-        }
-    }
-    let last = column[n - 1].shape;
-    let dir = unit(&column[n - 2].shape, &last);
     let lo = best_plane.saturating_sub(pool);
     let hi = (best_plane + pool).min(planes.len() - 1);
-    let mut best: Option<(f64, Found)> = None;
-    for (p, a) in planes.iter().enumerate().take(hi + 1).skip(lo) {
-        for (k, r) in a.regions.iter().enumerate() {
-            if r.area_mm2 < 200.0 || r.max_radius_mm < 5.0 {
-                continue;
-            }
-            let shape = BlockShape::of(r, grid.si_mm, grid.ap_mm, f64::from(a.scale));
-            if !looks_like_s1(&last, dir, &shape) {
-                continue;
-            }
-            // Prefer the region nearest one spacing away.
-            let ds = shape.centre_mm[0] - last.centre_mm[0];
-            let dap = shape.centre_mm[1] - last.centre_mm[1];
-            let score = (ds.hypot(dap) - spacing).abs();
-            if best.as_ref().is_none_or(|(s, _)| score < *s) {
-                best = Some((
-                    score,
-                    Found {
+    let regions_near = || {
+        planes
+            .iter()
+            .enumerate()
+            .take(hi + 1)
+            .skip(lo)
+            .flat_map(|(p, a)| {
+                a.regions.iter().enumerate().filter_map(move |(k, r)| {
+                    (r.area_mm2 >= 200.0 && r.max_radius_mm >= 5.0).then(|| Found {
                         plane: p,
                         region: k,
-                        shape,
-                    },
-                ));
-            }
+                        shape: BlockShape::of(r, grid.si_mm, grid.ap_mm, f64::from(a.scale)),
+                    })
+                })
+            })
+    };
+    // At most two lumbar bodies may have been missed at the caudal end.
+    for _ in 0..3 {
+        let n = column.len();
+        let last = column[n - 1].shape;
+        let dir = unit(&column[n - 2].shape, &last);
+        let candidate = regions_near()
+            .filter(|f| looks_like_s1(&last, dir, &f.shape))
+            .min_by(|a, b| {
+                let d = |f: &Found| {
+                    let ds = f.shape.centre_mm[0] - last.centre_mm[0];
+                    let dap = f.shape.centre_mm[1] - last.centre_mm[1];
+                    (ds.hypot(dap) - spacing).abs()
+                };
+                d(a).total_cmp(&d(b))
+            })?;
+        let body_sized = candidate.shape.area_mm2 >= SACRAL_AREA_RATIO * med_area;
+        let has_mobile_successor = body_sized
+            && regions_near().any(|f| {
+                // A mobile neighbour is the candidate's size and depth within a level's
+                // variation; sacral segments below S1 shrink faster.
+                let area = (f.shape.area_mm2 / candidate.shape.area_mm2).ln().abs();
+                let depth = (f.shape.depth_mm / candidate.shape.depth_mm).ln().abs();
+                chain::link_cost(&candidate.shape, &f.shape, 0).is_some()
+                    && area < 0.4
+                    && depth < 0.22
+            });
+        if has_mobile_successor {
+            column.push(candidate);
+        } else {
+            return Some(candidate);
         }
     }
-    best.map(|(_, f)| f)
+    None
 }
 
 /// Paints every body at full resolution: each working pixel fills its source block, then
