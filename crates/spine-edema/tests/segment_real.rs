@@ -47,16 +47,28 @@ fn evaluate(dir: &std::path::Path, case: &str) -> spine_edema::Result<(Vec<(u16,
             (code, d)
         })
         .collect();
-    // Named correctly: every truth level's best-overlapping body of ours carries that name,
-    // which the per-level Dice above 0.5 implies (a shifted name gives ~0 overlap).
-    let named = per_level.iter().all(|&(_, d)| d > 0.5);
+    // Named correctly: for every truth level, the body of ours that overlaps it most
+    // carries that level's code.
+    let mut overlap: std::collections::HashMap<(u16, u16), u64> = Default::default();
+    for (&t, &o) in truth.voxels.iter().zip(ours.voxels.iter()) {
+        if t != 0 && o != 0 {
+            *overlap.entry((t, o)).or_default() += 1;
+        }
+    }
+    let named = (18u16..=24).all(|code| {
+        overlap
+            .iter()
+            .filter(|((t, _), _)| *t == code)
+            .max_by_key(|(_, n)| **n)
+            .is_some_and(|((_, o), _)| *o == code)
+    });
     Ok((per_level, named))
 }
 
 /// What the method reached when this test was written; raise as it improves.
-const MEAN_DICE_FLOOR: f64 = 0.40;
+const MEAN_DICE_FLOOR: f64 = 0.55;
 /// Exams with all seven levels named correctly, at the time of writing.
-const NAMED_FLOOR: usize = 8;
+const NAMED_FLOOR: usize = 11;
 
 #[test]
 fn real_lumbar_t2_dice_and_levels() {

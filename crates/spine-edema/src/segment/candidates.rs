@@ -59,25 +59,6 @@ pub struct Region {
     pub cols: [usize; 2],
     /// Largest inscribed radius (mm).
     pub max_radius_mm: f64,
-    /// Second central moments in mm² (SI·SI, SI·AP, AP·AP).
-    pub moments_mm2: [f64; 3],
-}
-
-impl Region {
-    /// Angle (degrees) of the endplate-like principal axis (the one closer to AP) from
-    /// the AP axis; positive when its posterior end is lower (caudal).
-    pub fn endplate_tilt_deg(&self) -> f64 {
-        let [ss, sa, aa] = self.moments_mm2;
-        // Orientation of the major axis measured from the AP axis towards SI.
-        let theta = 0.5 * (2.0 * sa).atan2(aa - ss);
-        let deg = theta.to_degrees();
-        // If the major axis is closer to SI, the endplate is the minor axis.
-        if deg.abs() > 45.0 {
-            deg - 90.0 * deg.signum()
-        } else {
-            deg
-        }
-    }
 }
 
 /// The detector's intermediate planes, kept for refinement and for debugging images.
@@ -307,7 +288,6 @@ fn region_stats(
             rows: [usize::MAX, 0],
             cols: [usize::MAX, 0],
             max_radius_mm: 0.0,
-            moments_mm2: [0.0; 3],
         })
         .collect();
     let mut sum_sq = vec![0f64; n as usize];
@@ -334,15 +314,6 @@ fn region_stats(
         let var = (ss / count - reg.mean * reg.mean).max(0.0);
         reg.cv = var.sqrt() / reg.mean.abs().max(1e-6);
         reg.area_mm2 = reg.pixels.len() as f64 * f64::from(row_mm * col_mm);
-        let (mut ss, mut sa, mut aa) = (0.0, 0.0, 0.0);
-        for &i in &reg.pixels {
-            let dr = ((i as usize / w) as f64 - reg.centroid[0]) * f64::from(row_mm);
-            let dc = ((i as usize % w) as f64 - reg.centroid[1]) * f64::from(col_mm);
-            ss += dr * dr;
-            sa += dr * dc;
-            aa += dc * dc;
-        }
-        reg.moments_mm2 = [ss / count, sa / count, aa / count];
     }
     regions
 }

@@ -23,6 +23,8 @@ pub struct ExtentLimits {
     /// A plane is kept while the body there covers at least this fraction of the area on
     /// the reference plane; smaller remnants are pedicle roots or partial volume.
     pub min_area_fraction: f64,
+    /// Largest area growth from one plane to the next, walking outwards.
+    pub max_growth: f64,
     /// Margin (mm) the body may extend beyond its reference-plane box head–feet.
     pub si_margin_mm: f64,
     /// Margin (mm) beyond the reference anterior wall (bodies are widest at mid-sagittal
@@ -36,8 +38,9 @@ pub struct ExtentLimits {
 impl Default for ExtentLimits {
     fn default() -> Self {
         ExtentLimits {
-            max_half_width_mm: 27.0,
-            min_area_fraction: 0.4,
+            max_half_width_mm: 32.0,
+            min_area_fraction: 0.3,
+            max_growth: 1.2,
             si_margin_mm: 3.0,
             anterior_margin_mm: 3.0,
             posterior_margin_mm: 1.5,
@@ -112,6 +115,15 @@ pub fn extend_body(
                 }
             }
             if (next.len() as f64) < limits.min_area_fraction * area0 as f64 {
+                break;
+            }
+            // Away from the mid-sagittal plane a body only narrows (it is convex); a
+            // sudden growth means the region leaked into a neighbour (transverse process,
+            // psoas, pedicle).
+            // Near the reference plane areas fluctuate with the detector's splits; the
+            // rule applies beyond the central third of a body (~8 mm).
+            let beyond_core = step as f64 * lateral_mm > 8.0;
+            if beyond_core && next.len() as f64 > limits.max_growth * prev.len() as f64 {
                 break;
             }
             out.push(BodySlice {

@@ -220,48 +220,6 @@ pub fn segment(images: &ExamImages, cfg: &SegmentConfig) -> Result<Segmentation>
     }
 
     // Stage 4: the sacrum below the column, then names.
-    if std::env::var_os("SEG_DEBUG").is_some() {
-        for f in &column {
-            let r = &planes[f.plane].regions[f.region];
-            eprintln!(
-                "  chain p{} s{:.0} ap{:.0} h{:.0} d{:.0} a{:.0} top{:.0} bot{:.0} m{:.2}",
-                f.plane,
-                f.shape.centre_mm[0],
-                f.shape.centre_mm[1],
-                f.shape.height_mm,
-                f.shape.depth_mm,
-                f.shape.area_mm2,
-                boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, true),
-                boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, false),
-                f.shape.mean
-            );
-        }
-        if let Some(last) = column.last() {
-            let a = &planes[last.plane];
-            for r in &a.regions {
-                let b = BlockShape::of(r, grid.si_mm, grid.ap_mm, f64::from(a.scale));
-                let ds = b.centre_mm[0] - last.shape.centre_mm[0];
-                if ds > 10.0
-                    && ds < 70.0
-                    && (b.centre_mm[1] - last.shape.centre_mm[1]).abs() < 50.0
-                    && r.area_mm2 > 150.0
-                {
-                    eprintln!(
-                        "    below s{:.0} ap{:.0} h{:.0} d{:.0} a{:.0} top{:.0} bot{:.0} m{:.2} cv{:.2}",
-                        b.centre_mm[0],
-                        b.centre_mm[1],
-                        b.height_mm,
-                        b.depth_mm,
-                        b.area_mm2,
-                        boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, true),
-                        boundary_slope_deg(&r.pixels, grid.width, grid.si_mm, grid.ap_mm, false),
-                        b.mean,
-                        r.cv
-                    );
-                }
-            }
-        }
-    }
     let sacrum = find_sacrum(&planes, &grid, &mut column, best_plane, pool);
     let naming: Vec<BodyForNaming> = column
         .iter()
@@ -340,34 +298,6 @@ fn source_index(o: &Orientation, grid: &WorkGrid, shape: [usize; 3], f: &Found) 
     idx[o.si_axis] = si;
     idx[o.ap_axis] = ap;
     idx
-}
-
-/// Slope (degrees) of a region's upper (`top`) or lower boundary against the AP axis,
-/// by least squares over its columns; positive when the posterior end is lower.
-fn boundary_slope_deg(pixels: &[u32], width: usize, row_mm: f64, col_mm: f64, top: bool) -> f64 {
-    let mut edge: std::collections::BTreeMap<usize, usize> = Default::default();
-    for &i in pixels {
-        let (r, c) = (i as usize / width, i as usize % width);
-        let e = edge.entry(c).or_insert(r);
-        *e = if top { (*e).min(r) } else { (*e).max(r) };
-    }
-    // Ignore the rounded corners: the middle 60 % of columns.
-    let cols: Vec<(usize, usize)> = edge.into_iter().collect();
-    let n = cols.len();
-    let mid = &cols[n / 5..n - n / 5];
-    if mid.len() < 3 {
-        return 0.0;
-    }
-    let m = mid.len() as f64;
-    let (mx, my) = mid.iter().fold((0.0, 0.0), |(x, y), &(c, r)| {
-        (x + c as f64 * col_mm, y + r as f64 * row_mm)
-    });
-    let (mx, my) = (mx / m, my / m);
-    let (sxy, sxx) = mid.iter().fold((0.0, 0.0), |(a, b), &(c, r)| {
-        let dx = c as f64 * col_mm - mx;
-        (a + dx * (r as f64 * row_mm - my), b + dx * dx)
-    });
-    (sxy / sxx.max(1e-9)).atan().to_degrees()
 }
 
 /// Mid-sagittal area and depth of sacral segments relative to the lumbar bodies above:
@@ -455,13 +385,15 @@ fn find_sacrum(
             .take(hi + 1)
             .skip(lo)
             .flat_map(|(p, a)| {
-                a.regions.iter().enumerate().filter_map(move |(k, r)| {
-                    (r.area_mm2 >= 200.0 && r.max_radius_mm >= 5.0).then(|| Found {
+                a.regions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.area_mm2 >= 200.0 && r.max_radius_mm >= 5.0)
+                    .map(move |(k, r)| Found {
                         plane: p,
                         region: k,
                         shape: BlockShape::of(r, grid.si_mm, grid.ap_mm, f64::from(a.scale)),
                     })
-                })
             })
     };
     // At most two lumbar bodies may have been missed at the caudal end.
