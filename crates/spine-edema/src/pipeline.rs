@@ -9,7 +9,7 @@ use crate::exam::ScoringMode;
 use crate::load::{ExamInfo, LoadConfig, LoadedExam};
 use crate::masks::{ExternalMasks, to_segmentation};
 use crate::score::{MarrowReference, ScoreConfig, ScoreMasks, VertebraScore, score_exam};
-use crate::segment::{Segmentation, VertebralBody};
+use crate::segment::{Labelling, SegmentConfig, Segmentation, VertebralBody, segment};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 pub struct Config {
     /// Series choice, alignment and input limits.
     pub load: LoadConfig,
+    /// Vertebral-body segmentation and level naming.
+    pub segment: SegmentConfig,
     /// Edema, cement, rim, cleft and height scoring.
     pub score: ScoreConfig,
     /// Exam-to-exam comparison.
@@ -52,6 +54,8 @@ pub struct ExamReport {
     pub masks: MaskSource,
     /// Bodies as segmented and labelled, head to foot.
     pub bodies: Vec<VertebralBody>,
+    /// How the bodies were named.
+    pub labelling: Labelling,
     /// What "normal marrow" was in this exam.
     pub reference: MarrowReference,
     /// Per-vertebra scores, head to foot.
@@ -110,12 +114,7 @@ pub fn analyze_exam(
                 },
             )
         }
-        None => {
-            return Err(crate::Error::analysis(
-                context,
-                "automatic segmentation is not available in this build; pass --masks",
-            ));
-        }
+        None => (segment(&exam.images, &cfg.segment)?, MaskSource::Automatic),
     };
     let segment_time = started.elapsed();
     let started = Instant::now();
@@ -143,6 +142,7 @@ pub fn analyze_exam(
         mode: scores.mode,
         masks: source,
         bodies: segmentation.bodies.clone(),
+        labelling: segmentation.labelling.clone(),
         reference: scores.reference.clone(),
         vertebrae: scores.vertebrae.clone(),
         crops,

@@ -10,7 +10,7 @@ mod dicom_seg;
 
 use crate::error::{Error, Result};
 use crate::level::Level;
-use crate::segment::{Segmentation, VertebralBody};
+use crate::segment::{AnchorSource, Labelling, Segmentation, VertebralBody};
 use crate::volume::Volume;
 use crate::volume::resample::resample_labels;
 pub use dicom_seg::read_dicom_seg;
@@ -255,9 +255,19 @@ pub fn to_segmentation(
     let labels = on_grid
         .voxels
         .mapv(|v| relabel.get(&v).copied().unwrap_or(0));
+    // Names given by the mask's author are taken as the user's: certain by definition.
+    let named = bodies.iter().any(|(_, b)| b.level.is_some());
+    let labelling = Labelling {
+        anchor: if named { AnchorSource::User } else { AnchorSource::None },
+        anchor_uncertain: !named,
+        confidence: if named { 1.0 } else { 0.0 },
+        anomalies: Vec::new(),
+        warnings: Vec::new(),
+    };
     let segmentation = Segmentation {
         labels: reference.with_voxels(labels),
         bodies: bodies.into_iter().map(|(_, b)| b).collect(),
+        labelling,
     };
     (segmentation, notes)
 }
