@@ -507,15 +507,16 @@ pub(crate) fn plan_exam(
         ),
         UnitQuaternion::from_rotation_matrix(&pose_rot),
     );
+    // Patient motion between series: at most 2 mm and 2° in total (±1.1 per axis).
     let motion_mm = V3::new(
-        rng.uniform(-1.0, 1.0),
-        rng.uniform(-1.0, 1.0),
-        rng.uniform(-1.2, 1.2),
+        rng.uniform(-1.1, 1.1),
+        rng.uniform(-1.1, 1.1),
+        rng.uniform(-1.1, 1.1),
     );
     let motion_deg = V3::new(
-        rng.uniform(-1.2, 1.2),
-        rng.uniform(-1.2, 1.2),
-        rng.uniform(-1.2, 1.2),
+        rng.uniform(-1.1, 1.1),
+        rng.uniform(-1.1, 1.1),
+        rng.uniform(-1.1, 1.1),
     );
     let moved = pose
         * Isometry3::from_parts(

@@ -342,13 +342,26 @@ impl Anatomy {
         let cp = self.project(q, *hint);
         *hint = cp.k;
         let prof = &self.profiles[cp.k];
+        // Soft tissues use horizontal offsets from the spine at the same height: unlike
+        // the perpendicular projection, these stay continuous far from a curved spine.
+        let kh = self
+            .pos
+            .partition_point(|p| p.z > q.z)
+            .min(self.pos.len() - 1);
+        let hp = CurvePoint {
+            k: kh,
+            s: self.s0 + kh as f64 * CURVE_STEP_MM,
+            x: q.x - self.pos[kh].x,
+            y: self.pos[kh].y - q.y,
+        };
+        let prof_h = &self.profiles[kh];
         let h = &self.habitus;
-        // Trunk outline (superellipse in the axial plane of the curve).
-        let back = prof.depth_mm * 0.5 + prof.canal_ap_mm + h.paraspinal_mm + h.back_fat_mm;
-        let front = prof.depth_mm * 0.5 + h.abdomen_depth_mm;
+        // Trunk outline (ellipse in the axial plane).
+        let back = prof_h.depth_mm * 0.5 + prof_h.canal_ap_mm + h.paraspinal_mm + h.back_fat_mm;
+        let front = prof_h.depth_mm * 0.5 + h.abdomen_depth_mm;
         let ymid = 0.5 * (front - back);
         let ry = 0.5 * (front + back);
-        let (ax, ay) = (cp.x / h.half_width_mm, (cp.y - ymid) / ry);
+        let (ax, ay) = (hp.x / h.half_width_mm, (hp.y - ymid) / ry);
         let ex = ax * ax + ay * ay;
         if ex > 1.0 {
             return Sample::pure(Tissue::Air);
@@ -397,7 +410,7 @@ impl Anatomy {
                 return s;
             }
         }
-        self.soft_sample(&cp, prof, q, skin_depth, back, front)
+        self.soft_sample(&hp, prof_h, q, skin_depth, back, front)
     }
 
     fn disc_sample(&self, upper: usize, lu: &V3, ll: &V3) -> Option<Sample> {
@@ -485,6 +498,8 @@ impl Anatomy {
         let h = &self.habitus;
         let p = [q.x, q.y, q.z];
         let half_d = 0.5 * prof.depth_mm;
+        // The diaphragm is a dome: low behind (crura), higher in front.
+        let diaphragm_s = self.s_diaphragm + 25.0 - 0.45 * (cp.y - half_d).max(0.0);
         let post_wall = -(half_d - 1.5);
         let behind_canal = post_wall - prof.canal_ap_mm - 2.0;
         // Subcutaneous fat: thicker behind and in front.
@@ -523,7 +538,7 @@ impl Anatomy {
                 return Sample::pure(Tissue::Fat);
             }
             return match prof.region {
-                Region::Thoracic if cp.s < self.s_diaphragm => {
+                Region::Thoracic if cp.s < diaphragm_s => {
                     if cp.x.abs() > 0.5 * prof.width_mm + 2.0 && cp.y > post_wall - 2.0 {
                         Sample::pure(Tissue::Lung)
                     } else {
@@ -563,7 +578,7 @@ impl Anatomy {
                 return Sample::pure(Tissue::ArterialFlow);
             }
         }
-        if cp.s < self.s_diaphragm {
+        if cp.s < diaphragm_s {
             if cp.x.abs() > 16.0 {
                 return Sample::pure(Tissue::Lung);
             }
@@ -571,7 +586,7 @@ impl Anatomy {
             if (ex / 7.0).powi(2) + (ey / 5.0).powi(2) < 1.0 {
                 return muscle(-0.2);
             }
-            if ya > 24.0 && cp.s < self.s_diaphragm - 25.0 {
+            if ya > 24.0 && cp.s < diaphragm_s - 20.0 {
                 return Sample::pure(Tissue::Heart);
             }
             return Sample::pure(Tissue::Fat);
@@ -583,7 +598,7 @@ impl Anatomy {
                 return Sample::pure(Tissue::VenousBlood);
             }
         }
-        if cp.s < self.s_diaphragm + 70.0 && cp.x < -5.0 && ya > 22.0 {
+        if cp.s < diaphragm_s + 90.0 && cp.x < -5.0 && ya > 22.0 {
             return Sample::pure(Tissue::Liver);
         }
         if skin_depth < fat_layer + 12.0 && cp.y > 0.0 {
@@ -596,7 +611,7 @@ impl Anatomy {
                     return Sample::pure(Tissue::BowelContent);
                 }
                 let kind = h.noise.at(q.x / 45.0 + 7.0, q.y / 45.0, q.z / 45.0);
-                return Sample::pure(if kind > 0.3 {
+                return Sample::pure(if kind > 0.45 {
                     Tissue::Air
                 } else if kind < -0.15 {
                     Tissue::BowelFluid
