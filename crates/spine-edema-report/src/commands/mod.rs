@@ -4,5 +4,7 @@
 pub mod bench;
 pub mod compare;
 pub mod config;
+pub mod dice;
 pub mod inspect;
+pub mod phantom;
 pub mod score;

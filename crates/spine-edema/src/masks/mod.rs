@@ -258,7 +258,11 @@ pub fn to_segmentation(
     // Names given by the mask's author are taken as the user's: certain by definition.
     let named = bodies.iter().any(|(_, b)| b.level.is_some());
     let labelling = Labelling {
-        anchor: if named { AnchorSource::User } else { AnchorSource::None },
+        anchor: if named {
+            AnchorSource::User
+        } else {
+            AnchorSource::None
+        },
         anchor_uncertain: !named,
         confidence: if named { 1.0 } else { 0.0 },
         anomalies: Vec::new(),
