@@ -8,12 +8,17 @@
 //! (voxels in patient space) → [`segment`] (labelled bodies) → [`score`] (per-vertebra
 //! numbers) → comparison across exams.
 
+pub mod bids;
+pub mod compare;
 pub mod error;
 pub mod exam;
 pub mod geometry;
 pub mod ingest;
 pub mod level;
+pub mod load;
+pub mod masks;
 pub mod nifti;
+pub mod pipeline;
 pub mod score;
 pub mod segment;
 pub mod series;

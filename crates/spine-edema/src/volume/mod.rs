@@ -5,6 +5,10 @@
 //! those indices to LPS millimetres, so two volumes of the same patient can be related
 //! without knowing how either was acquired.
 
+pub mod dicom;
+pub mod register;
+pub mod resample;
+
 use crate::geometry::Affine;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};

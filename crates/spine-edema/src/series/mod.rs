@@ -1,8 +1,17 @@
 //! Series classification: plane from ImageOrientationPatient, contrast from sequence
-//! parameters and descriptions, each with the reason a reader can check.
-//! Rules and their evidence: `docs/ingest.md`.
+//! parameters and descriptions, each with the reason a reader can check; then the choice,
+//! per study, of the sagittal T1 and the fluid-sensitive series the scoring reads.
+//! Rules and their evidence: `docs/classification.md`.
+
+mod choose;
+mod classify;
+mod text;
+
+pub use choose::{Candidate, SeriesChoice, SeriesOverride, choose_series};
+pub use classify::{Classification, classify, plane_of};
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Acquisition plane, from the slice normal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,6 +45,31 @@ pub enum Contrast {
     DixonFat,
     /// Anything else (localisers, diffusion, post-contrast, …).
     Other,
+}
+
+impl fmt::Display for Plane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Plane::Sagittal => "sagittal",
+            Plane::Axial => "axial",
+            Plane::Coronal => "coronal",
+            Plane::Oblique => "oblique",
+        })
+    }
+}
+
+impl fmt::Display for Contrast {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Contrast::T1 => "T1",
+            Contrast::Stir => "STIR",
+            Contrast::T2FatSat => "T2 fat-suppressed",
+            Contrast::T2 => "T2",
+            Contrast::DixonWater => "Dixon water",
+            Contrast::DixonFat => "Dixon fat",
+            Contrast::Other => "other",
+        })
+    }
 }
 
 impl Contrast {
