@@ -13,11 +13,17 @@ fn exam() -> score_support::Synthetic {
     let bodies = vec![
         BodySpec::normal(),
         BodySpec::normal().with_edema(EdemaSpec::UpperBand(0.3)),
-        BodySpec::normal().with_profile([15.0, 20.0, 26.0]).with_edema(EdemaSpec::UpperBand(1.0)),
+        BodySpec::normal()
+            .with_profile([15.0, 20.0, 26.0])
+            .with_edema(EdemaSpec::UpperBand(1.0)),
         BodySpec::normal().with_cement(8.0, 2.0),
         BodySpec::normal(),
-        BodySpec::normal().with_profile([25.0, 18.0, 25.0]).with_edema(EdemaSpec::Sphere(9.0)),
-        BodySpec::normal().with_profile([18.0, 18.0, 18.0]).with_cleft(6.0),
+        BodySpec::normal()
+            .with_profile([25.0, 18.0, 25.0])
+            .with_edema(EdemaSpec::Sphere(9.0)),
+        BodySpec::normal()
+            .with_profile([18.0, 18.0, 18.0])
+            .with_cleft(6.0),
         BodySpec::normal(),
         BodySpec::normal(),
     ];

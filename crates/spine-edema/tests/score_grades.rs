@@ -4,8 +4,8 @@ use spine_edema::score::grade::{
     cement_quartile, custom_grade, dansie_score, genant_grade, genant_shape, voormolen_grade,
 };
 use spine_edema::score::{
-    CementQuartile, CutPoint, DansieScore, FractureActivity, GenantGrade, GenantShape,
-    ScoreConfig, VoormolenGrade,
+    CementQuartile, CutPoint, DansieScore, FractureActivity, GenantGrade, GenantShape, ScoreConfig,
+    VoormolenGrade,
 };
 
 const FLOOR: f64 = 1.0;
@@ -85,7 +85,10 @@ fn genant_grades_and_shapes() {
         assert_eq!(genant_grade(reduction), expected, "{reduction}");
     }
     let g = GenantGrade::Moderate;
-    assert_eq!(genant_shape(GenantGrade::Normal, 30.0, 0.0, 0.0), GenantShape::None);
+    assert_eq!(
+        genant_shape(GenantGrade::Normal, 30.0, 0.0, 0.0),
+        GenantShape::None
+    );
     assert_eq!(genant_shape(g, 30.0, 15.0, 0.0), GenantShape::Wedge);
     assert_eq!(genant_shape(g, 5.0, 30.0, 2.0), GenantShape::Biconcave);
     assert_eq!(genant_shape(g, 28.0, 30.0, 27.0), GenantShape::Crush);
@@ -95,8 +98,14 @@ fn genant_grades_and_shapes() {
 #[test]
 fn custom_cut_points() {
     let cuts = vec![
-        CutPoint { name: "trace".into(), min_percent: 1.0 },
-        CutPoint { name: "half".into(), min_percent: 50.0 },
+        CutPoint {
+            name: "trace".into(),
+            min_percent: 1.0,
+        },
+        CutPoint {
+            name: "half".into(),
+            min_percent: 50.0,
+        },
     ];
     assert_eq!(custom_grade(0.5, &cuts), None);
     assert_eq!(custom_grade(1.0, &cuts).as_deref(), Some("trace"));
@@ -113,14 +122,26 @@ fn custom_cut_points() {
 
 #[test]
 fn csv_spellings() -> Result<(), serde_json::Error> {
-    assert_eq!(serde_json::to_string(&VoormolenGrade::Moderate)?, "\"moderate\"");
+    assert_eq!(
+        serde_json::to_string(&VoormolenGrade::Moderate)?,
+        "\"moderate\""
+    );
     assert_eq!(serde_json::to_string(&VoormolenGrade::None)?, "\"none\"");
     assert_eq!(serde_json::to_string(&DansieScore::OneToTwoThirds)?, "3");
     assert_eq!(serde_json::to_string(&CementQuartile::Fourth)?, "4");
     assert_eq!(serde_json::to_string(&GenantGrade::Normal)?, "0");
-    assert_eq!(serde_json::to_string(&GenantShape::Biconcave)?, "\"biconcave\"");
-    assert_eq!(serde_json::to_string(&FractureActivity::Active)?, "\"active\"");
-    assert_eq!(serde_json::from_str::<DansieScore>("4")?, DansieScore::OverTwoThirds);
+    assert_eq!(
+        serde_json::to_string(&GenantShape::Biconcave)?,
+        "\"biconcave\""
+    );
+    assert_eq!(
+        serde_json::to_string(&FractureActivity::Active)?,
+        "\"active\""
+    );
+    assert_eq!(
+        serde_json::from_str::<DansieScore>("4")?,
+        DansieScore::OverTwoThirds
+    );
     assert!(serde_json::from_str::<DansieScore>("5").is_err());
     let cfg: ScoreConfig = serde_json::from_str(r#"{"detection_floor_percent": 2.0}"#)?;
     assert_eq!(cfg.detection_floor_percent, 2.0);

@@ -6,8 +6,8 @@ mod score_support;
 use score_support::{BodySpec, EdemaSpec, ExamSpec, Series, Synthetic, build};
 use spine_edema::exam::ScoringMode;
 use spine_edema::score::{
-    ExamScores, FractureActivity, GenantGrade, GenantShape, ScoreConfig, ScoreFlag,
-    VoormolenGrade, grade, score_exam,
+    ExamScores, FractureActivity, GenantGrade, GenantShape, ScoreConfig, ScoreFlag, VoormolenGrade,
+    grade, score_exam,
 };
 use spine_edema::{Affine, Level, Result};
 
@@ -39,7 +39,10 @@ fn normal_exams_report_no_edema_on_at_least_95_percent_of_bodies() -> Result<()>
             assert_eq!(v.fracture_activity, None);
         }
     }
-    assert!(clean as f64 >= 0.95 * total as f64, "{clean}/{total} bodies under 1 %");
+    assert!(
+        clean as f64 >= 0.95 * total as f64,
+        "{clean}/{total} bodies under 1 %"
+    );
     Ok(())
 }
 
@@ -69,14 +72,22 @@ fn bme_matches_truth_when_most_bodies_are_edematous_under_a_bias_ramp() -> Resul
             let bme = v.bme_percent.unwrap_or(f64::NAN);
             errors.push(bme - t.bme_percent);
             graded += 1;
-            exact_voormolen += usize::from(v.voormolen_grade == Some(grade::voormolen_grade(t.bme_percent, 1.0)));
-            exact_dansie += usize::from(v.dansie_score == Some(grade::dansie_score(t.bme_percent, 1.0)));
+            exact_voormolen +=
+                usize::from(v.voormolen_grade == Some(grade::voormolen_grade(t.bme_percent, 1.0)));
+            exact_dansie +=
+                usize::from(v.dansie_score == Some(grade::dansie_score(t.bme_percent, 1.0)));
         }
     }
     let mae = mean_abs(&errors);
     assert!(mae <= 3.0, "BME MAE {mae:.2} pp; errors {errors:.1?}");
-    assert!(exact_voormolen as f64 >= 0.95 * graded as f64, "Voormolen {exact_voormolen}/{graded}");
-    assert!(exact_dansie as f64 >= 0.95 * graded as f64, "Dansie {exact_dansie}/{graded}");
+    assert!(
+        exact_voormolen as f64 >= 0.95 * graded as f64,
+        "Voormolen {exact_voormolen}/{graded}"
+    );
+    assert!(
+        exact_dansie as f64 >= 0.95 * graded as f64,
+        "Dansie {exact_dansie}/{graded}"
+    );
     Ok(())
 }
 
@@ -88,7 +99,9 @@ fn cement_volume_rim_and_rim_is_never_edema() -> Result<()> {
         BodySpec::normal().with_cement(9.0, 0.0),
         BodySpec::normal(),
         BodySpec::normal().with_cement(11.0, 2.5),
-        BodySpec::normal().with_cement(8.0, 0.0).with_edema(EdemaSpec::UpperBand(1.0)),
+        BodySpec::normal()
+            .with_cement(8.0, 0.0)
+            .with_edema(EdemaSpec::UpperBand(1.0)),
         BodySpec::normal(),
     ];
     let mut spec = ExamSpec::new(bodies);
@@ -100,12 +113,20 @@ fn cement_volume_rim_and_rim_is_never_edema() -> Result<()> {
         cement_errors.push(v.cement_percent - t.cement_percent);
         assert_eq!(v.rim_present, t.rim, "{:?}: rim", v.level);
         if t.cement_percent > 0.0 {
-            assert_eq!(v.cement_quartile, Some(grade::cement_quartile(t.cement_percent)));
+            assert_eq!(
+                v.cement_quartile,
+                Some(grade::cement_quartile(t.cement_percent))
+            );
         } else {
             assert_eq!(v.cement_quartile, None);
         }
         if t.bme_percent == 0.0 {
-            assert!(v.bme_percent.is_some_and(|b| b < 1.0), "{:?}: rim or cement counted as edema: {:?}", v.level, v.bme_percent);
+            assert!(
+                v.bme_percent.is_some_and(|b| b < 1.0),
+                "{:?}: rim or cement counted as edema: {:?}",
+                v.level,
+                v.bme_percent
+            );
         } else {
             assert!((v.bme_percent.unwrap_or(0.0) - t.bme_percent).abs() <= 3.0);
         }
@@ -115,9 +136,15 @@ fn cement_volume_rim_and_rim_is_never_edema() -> Result<()> {
     }
     let mae = mean_abs(&cement_errors);
     assert!(mae <= 3.0, "cement MAE {mae:.2} pp: {cement_errors:.2?}");
-    let cement = scores.masks.cement();
+    let cement = &scores.masks.cement;
     let cement_voxels = cement.voxels.iter().filter(|&&v| v == 1).count();
-    assert_eq!(cement_voxels, scores.masks.count(spine_edema::score::mask_class::CEMENT));
+    let classes = scores.masks.classes();
+    let coded = classes
+        .voxels
+        .iter()
+        .filter(|&&v| v == spine_edema::score::mask_class::CEMENT)
+        .count();
+    assert_eq!(cement_voxels, coded);
     assert!(cement.same_grid(&syn.seg.labels));
     let voxel_ml = cement.affine.voxel_volume_mm3() / 1000.0;
     let cement_ml: f64 = scores.vertebrae.iter().map(|v| v.cement_ml).sum();
@@ -129,9 +156,14 @@ fn cement_volume_rim_and_rim_is_never_edema() -> Result<()> {
 fn cleft_fluid_only_in_collapsed_bodies() -> Result<()> {
     let bodies = vec![
         BodySpec::normal(),
-        BodySpec::normal().with_profile([15.0, 17.0, 19.0]).with_cleft(6.0).with_edema(EdemaSpec::UpperBand(0.7)),
+        BodySpec::normal()
+            .with_profile([15.0, 17.0, 19.0])
+            .with_cleft(6.0)
+            .with_edema(EdemaSpec::UpperBand(0.7)),
         BodySpec::normal(),
-        BodySpec::normal().with_profile([17.0, 20.0, 24.0]).with_edema(EdemaSpec::UpperBand(1.0)),
+        BodySpec::normal()
+            .with_profile([17.0, 20.0, 24.0])
+            .with_edema(EdemaSpec::UpperBand(1.0)),
         BodySpec::normal(),
         BodySpec::normal().with_edema(EdemaSpec::UpperBand(0.4)),
         BodySpec::normal(),
@@ -151,7 +183,9 @@ fn heights_along_a_tilted_spine_and_genant() -> Result<()> {
         BodySpec::normal(),
         BodySpec::normal().with_profile([12.0, 19.0, 26.0]),
         BodySpec::normal(),
-        BodySpec::normal().with_profile([25.0, 18.0, 25.0]).with_edema(EdemaSpec::UpperBand(0.3)),
+        BodySpec::normal()
+            .with_profile([25.0, 18.0, 25.0])
+            .with_edema(EdemaSpec::UpperBand(0.3)),
         BodySpec::normal(),
         BodySpec::normal().with_profile([20.0, 20.0, 20.0]),
         BodySpec::normal(),
@@ -174,19 +208,39 @@ fn heights_along_a_tilted_spine_and_genant() -> Result<()> {
         let scores = score(&syn)?;
         let mut errors = Vec::new();
         for ((v, t), (g, s)) in scores.vertebrae.iter().zip(&syn.truth).zip(expected) {
-            let got = [v.height_anterior_mm, v.height_middle_mm, v.height_posterior_mm];
+            let got = [
+                v.height_anterior_mm,
+                v.height_middle_mm,
+                v.height_posterior_mm,
+            ];
             for (h, truth) in got.iter().zip(t.heights_mm) {
                 errors.push(h.unwrap_or(f64::NAN) - truth);
             }
-            assert_eq!(v.genant_grade, Some(g), "tilt {tilt}: {:?} {got:?}", v.level);
-            assert_eq!(v.genant_shape, Some(s), "tilt {tilt}: {:?} {got:?}", v.level);
+            assert_eq!(
+                v.genant_grade,
+                Some(g),
+                "tilt {tilt}: {:?} {got:?}",
+                v.level
+            );
+            assert_eq!(
+                v.genant_shape,
+                Some(s),
+                "tilt {tilt}: {:?} {got:?}",
+                v.level
+            );
         }
         let mae = mean_abs(&errors);
-        assert!(mae <= 1.0, "tilt {tilt}: heights MAE {mae:.2} mm: {errors:.2?}");
+        assert!(
+            mae <= 1.0,
+            "tilt {tilt}: heights MAE {mae:.2} mm: {errors:.2?}"
+        );
         let wedge = &scores.vertebrae[2];
         assert!(wedge.posterior_wall_loss_percent.is_some_and(|w| w > 30.0));
         assert_eq!(wedge.fracture_activity, Some(FractureActivity::Inactive));
-        assert_eq!(scores.vertebrae[4].fracture_activity, Some(FractureActivity::Active));
+        assert_eq!(
+            scores.vertebrae[4].fracture_activity,
+            Some(FractureActivity::Active)
+        );
         assert_eq!(scores.vertebrae[0].fracture_activity, None);
     }
     Ok(())
@@ -218,19 +272,36 @@ fn missing_series_modes_are_flagged_and_less_confident() -> Result<()> {
         for (v, t) in scores.vertebrae.iter().zip(&syn.truth) {
             assert_eq!(v.flags.contains(&ScoreFlag::SingleSeries), single);
             let bme = v.bme_percent.unwrap_or(f64::NAN);
-            assert!((bme - t.bme_percent).abs() <= 5.0, "{mode}: {bme} vs {}", t.bme_percent);
+            assert!(
+                (bme - t.bme_percent).abs() <= 5.0,
+                "{mode}: {bme} vs {}",
+                t.bme_percent
+            );
         }
         assert_eq!(single, !scores.warnings.is_empty());
         confidences.push(scores.vertebrae[1].confidence);
     }
-    assert!(confidences.windows(2).all(|w| w[0] > w[1]), "{confidences:?}");
+    assert!(
+        confidences.windows(2).all(|w| w[0] > w[1]),
+        "{confidences:?}"
+    );
 
     let mut spec = ExamSpec::new(bodies);
     spec.series = Series::T2Only;
     let syn = build(&spec);
     let scores = score(&syn)?;
-    assert!(scores.vertebrae.iter().all(|v| v.bme_percent.is_none() && v.voormolen_grade.is_none()));
-    assert!(scores.vertebrae.iter().all(|v| v.height_middle_mm.is_some()));
+    assert!(
+        scores
+            .vertebrae
+            .iter()
+            .all(|v| v.bme_percent.is_none() && v.voormolen_grade.is_none())
+    );
+    assert!(
+        scores
+            .vertebrae
+            .iter()
+            .all(|v| v.height_middle_mm.is_some())
+    );
     Ok(())
 }
 
@@ -252,7 +323,10 @@ fn external_regions_and_non_sagittal_grids_leave_heights_empty() -> Result<()> {
     };
     let scores = score_exam(&syn.images, &syn.seg, &cfg)?;
     assert!(scores.vertebrae[0].height_middle_mm.is_some());
-    assert!(scores.vertebrae[2].height_middle_mm.is_none() && scores.vertebrae[2].genant_grade.is_none());
+    assert!(
+        scores.vertebrae[2].height_middle_mm.is_none()
+            && scores.vertebrae[2].genant_grade.is_none()
+    );
     assert!(scores.vertebrae[3].height_middle_mm.is_none());
     assert!(scores.vertebrae[3].bme_percent.is_some());
 
@@ -260,7 +334,11 @@ fn external_regions_and_non_sagittal_grids_leave_heights_empty() -> Result<()> {
     let a = syn.seg.labels.affine;
     let coronal = Affine::from_steps(
         a.origin_mm(),
-        [nalgebra::Vector3::y() * a.spacing_mm()[0], a.step_mm(1), nalgebra::Vector3::x() * a.spacing_mm()[2]],
+        [
+            nalgebra::Vector3::y() * a.spacing_mm()[0],
+            a.step_mm(1),
+            nalgebra::Vector3::x() * a.spacing_mm()[2],
+        ],
     );
     syn.seg.labels.affine = coronal;
     if let Some(t1) = syn.images.t1.as_mut() {
@@ -270,9 +348,19 @@ fn external_regions_and_non_sagittal_grids_leave_heights_empty() -> Result<()> {
         f.volume.affine = coronal;
     }
     let scores = score(&syn)?;
-    assert!(scores.vertebrae.iter().all(|v| v.height_middle_mm.is_none() && v.genant_grade.is_none()));
-    assert!((scores.vertebrae[1].bme_percent.unwrap_or(0.0) - syn.truth[1].bme_percent).abs() <= 3.0);
-    assert_eq!(scores.vertebrae[1].voormolen_grade, Some(VoormolenGrade::Moderate));
+    assert!(
+        scores
+            .vertebrae
+            .iter()
+            .all(|v| v.height_middle_mm.is_none() && v.genant_grade.is_none())
+    );
+    assert!(
+        (scores.vertebrae[1].bme_percent.unwrap_or(0.0) - syn.truth[1].bme_percent).abs() <= 3.0
+    );
+    assert_eq!(
+        scores.vertebrae[1].voormolen_grade,
+        Some(VoormolenGrade::Moderate)
+    );
     Ok(())
 }
 

@@ -155,13 +155,21 @@ pub(crate) fn cut_out(
     let nearest_interior = if no_interior {
         vec![NO_SEED; inside.len()]
     } else {
-        let border: Vec<bool> = inside.iter().zip(&interior).map(|(&b, &i)| b && !i).collect();
+        let border: Vec<bool> = inside
+            .iter()
+            .zip(&interior)
+            .map(|(&b, &i)| b && !i)
+            .collect();
         // Border voxels are within the erosion width of the interior except at thin
         // protrusions; twice the width plus one reaches those too.
         let reach = erosion_radius.map(|r| 2 * r + 1);
         nearest_seed_within(&grid, spacing, &interior, &border, reach)
     };
-    let interior_count_final = if no_interior { voxel_count } else { interior_count };
+    let interior_count_final = if no_interior {
+        voxel_count
+    } else {
+        interior_count
+    };
     let sample = |values: &[f32]| -> Option<super::reference::SeriesStats> {
         if values.is_empty() {
             return None;

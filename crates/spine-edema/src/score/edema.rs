@@ -129,8 +129,8 @@ pub(crate) fn raw_interior_counts<const N: usize>(
 ) -> ([usize; N], usize) {
     let mut counts = [0usize; N];
     let mut total = 0usize;
-    for i in 0..body.inside.len() {
-        if !body.interior[i] || excluded[i] {
+    for (i, (&interior, &skip)) in body.interior.iter().zip(excluded).enumerate() {
+        if !interior || skip {
             continue;
         }
         total += 1;

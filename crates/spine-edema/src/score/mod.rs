@@ -27,8 +27,9 @@ mod types;
 pub use config::{CutPoint, ScoreConfig};
 pub use heights::Heights;
 pub use types::{
-    mask_class, CementQuartile, DansieScore, ExamScores, FractureActivity, GenantGrade, GenantShape,
+    CementQuartile, DansieScore, ExamScores, FractureActivity, GenantGrade, GenantShape,
     LogLinearModel, MarrowReference, ScoreFlag, ScoreMasks, VertebraScore, VoormolenGrade,
+    mask_class,
 };
 
 use crate::error::{Error, Result};
@@ -137,7 +138,9 @@ fn voxels_for(ml: f64, voxel_ml: f64) -> usize {
     ((ml / voxel_ml).ceil() as usize).max(1)
 }
 
-use types::mask_class::{CEMENT as CLASS_CEMENT, CLEFT as CLASS_CLEFT, EDEMA as CLASS_EDEMA, RIM as CLASS_RIM};
+use types::mask_class::{
+    CEMENT as CLASS_CEMENT, CLEFT as CLASS_CLEFT, EDEMA as CLASS_EDEMA, RIM as CLASS_RIM,
+};
 
 /// What the per-body step found.
 struct BodyOutcome {
@@ -186,38 +189,41 @@ fn score_body(
     let excluded: Vec<bool> = cement.iter().zip(&cleft).map(|(&a, &b)| a || b).collect();
     let min_edema = voxels_for(cfg.min_edema_cluster_ml, sh.voxel_ml);
     let scorable = sh.criterion != EdemaCriterion::Unscorable;
-    let edema_at = |setting| {
-        if scorable {
-            edema_mask(body, &thr(setting), &excluded, min_edema)
-        } else {
-            vec![false; body.inside.len()]
-        }
+    let mut edema = if scorable {
+        edema_mask(body, &nominal, &excluded, min_edema)
+    } else {
+        vec![false; body.inside.len()]
     };
-    let mut edema = edema_at(ThresholdSetting::Nominal);
     let found_rim = rim::find_rim(body, sh.spacing_mm, &cement, &edema, sh.voxel_ml, cfg);
-    let without_rim = |mut mask: Vec<bool>| {
-        if found_rim.present {
-            for (m, &r) in mask.iter_mut().zip(&found_rim.mask) {
-                *m &= !r;
-            }
+    if found_rim.present {
+        for (m, &r) in edema.iter_mut().zip(&found_rim.mask) {
+            *m &= !r;
         }
-        mask
-    };
-    edema = without_rim(edema);
+    }
     let edema_voxels = count(&edema);
     // Threshold sensitivity: the raw interior decision at the lenient and strict settings,
     // as a shift of the body's edema fraction applied to the nominal (cleaned) count.
     let (raw, interior_total) = raw_interior_counts(
         body,
-        &[nominal, thr(ThresholdSetting::Lenient), thr(ThresholdSetting::Strict)],
+        &[
+            nominal,
+            thr(ThresholdSetting::Lenient),
+            thr(ThresholdSetting::Strict),
+        ],
         &excluded,
     );
     let marrow = body.voxel_count.saturating_sub(count(&cement)) as f64;
     let shifted = |raw_setting: usize| {
         let shift = (raw_setting as f64 - raw[0] as f64) / interior_total.max(1) as f64;
-        (edema_voxels as f64 + shift * marrow).clamp(0.0, marrow).round() as usize
+        (edema_voxels as f64 + shift * marrow)
+            .clamp(0.0, marrow)
+            .round() as usize
     };
-    let (lenient, strict) = if scorable { (shifted(raw[1]), shifted(raw[2])) } else { (0, 0) };
+    let (lenient, strict) = if scorable {
+        (shifted(raw[1]), shifted(raw[2]))
+    } else {
+        (0, 0)
+    };
     let rim_mask = if found_rim.present {
         found_rim.mask.clone()
     } else {
@@ -414,7 +420,7 @@ pub fn score_exam(
     let heights: Vec<Option<Heights>> = outcomes.iter().map(|o| o.heights).collect();
     let neighbour = heights::neighbour_losses(&heights);
     let mut vertebrae = Vec::with_capacity(bodies.len());
-    let mut body_classes = Vec::with_capacity(bodies.len());
+    let mut masks = ScoreMasks::empty(grid);
     for (n, ((body, &i), outcome)) in bodies.iter().zip(&present).zip(outcomes).enumerate() {
         let info = &seg.bodies[i];
         let (score, cleft_is_edema) = finish_body(
@@ -429,24 +435,9 @@ pub fn score_exam(
             voxel_ml,
             cfg,
         );
-        let mut classes = outcome.classes;
-        if cleft_is_edema {
-            for c in classes.iter_mut().filter(|c| **c == CLASS_CLEFT) {
-                *c = CLASS_EDEMA;
-            }
-        }
-        body_classes.push(types::BodyClasses {
-            lo: body.grid.lo,
-            dims: body.grid.dims,
-            classes,
-        });
+        write_masks(&mut masks, body, &outcome.classes, cleft_is_edema);
         vertebrae.push(score);
     }
-    let masks = ScoreMasks {
-        shape: grid.shape(),
-        affine,
-        bodies: body_classes,
-    };
     Ok(ExamScores {
         mode,
         reference,
@@ -468,6 +459,22 @@ fn levels(voxels: &Array3<f32>) -> Option<(f64, f64)> {
                 .collect();
             floor_and_bright(&v, 1, FLOOR_QUANTILE, CSF_QUANTILE)
         }
+    }
+}
+
+/// Writes one body's classes into the exam masks (only the body's own voxels are touched).
+fn write_masks(masks: &mut ScoreMasks, body: &BodyVoxels, classes: &[u8], cleft_is_edema: bool) {
+    let g = &body.grid;
+    for (index, &class) in classes.iter().enumerate() {
+        let target = match class {
+            CLASS_EDEMA => &mut masks.edema,
+            CLASS_CLEFT if cleft_is_edema => &mut masks.edema,
+            CLASS_CEMENT => &mut masks.cement,
+            CLASS_RIM => &mut masks.rim,
+            _ => continue,
+        };
+        let [i, j, k] = g.coords(index);
+        target.voxels[[g.lo[0] + i, g.lo[1] + j, g.lo[2] + k]] = 1;
     }
 }
 

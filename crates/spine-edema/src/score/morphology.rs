@@ -123,8 +123,13 @@ fn envelope_1d(f: &[f64], h: f64, out: &mut [f64], arg: &mut [usize], env: &mut 
 /// nearest seed along. `NO_SEED` everywhere when there is no seed.
 pub(crate) fn nearest_seed(grid: &BoxGrid, spacing_mm: [f64; 3], seeds: &[bool]) -> Vec<u32> {
     let len = grid.len();
-    let mut dist2: Vec<f64> = seeds.iter().map(|&s| if s { 0.0 } else { f64::INFINITY }).collect();
-    let mut feature: Vec<u32> = (0..len as u32).map(|i| if seeds[i as usize] { i } else { NO_SEED }).collect();
+    let mut dist2: Vec<f64> = seeds
+        .iter()
+        .map(|&s| if s { 0.0 } else { f64::INFINITY })
+        .collect();
+    let mut feature: Vec<u32> = (0..len as u32)
+        .map(|i| if seeds[i as usize] { i } else { NO_SEED })
+        .collect();
     let strides = [grid.dims[1] * grid.dims[2], grid.dims[2], 1];
     let mut env = Envelope {
         parabolas: Vec::new(),
@@ -144,7 +149,11 @@ pub(crate) fn nearest_seed(grid: &BoxGrid, spacing_mm: [f64; 3], seeds: &[bool])
             envelope_1d(&f, spacing_mm[axis], &mut out, &mut arg, &mut env);
             for p in 0..n {
                 dist2[start + p * stride] = out[p];
-                feature[start + p * stride] = if arg[p] == usize::MAX { NO_SEED } else { line_feature[arg[p]] };
+                feature[start + p * stride] = if arg[p] == usize::MAX {
+                    NO_SEED
+                } else {
+                    line_feature[arg[p]]
+                };
             }
         }
     }

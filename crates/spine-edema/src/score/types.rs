@@ -2,7 +2,6 @@
 //! voxel masks. Serde spellings are the `vertebrae.csv` contract of SPEC §4.
 
 use crate::exam::ScoringMode;
-use crate::geometry::Affine;
 use crate::level::Level;
 use crate::volume::Volume;
 use ndarray::Array3;
@@ -313,79 +312,49 @@ pub mod mask_class {
     pub const CEMENT: u8 = 2;
     /// Peri-cement rim.
     pub const RIM: u8 = 3;
-    /// Cleft fluid.
+    /// Cleft fluid (used while scoring; not kept in [`super::ScoreMasks`]).
     pub const CLEFT: u8 = 4;
 }
 
-/// The classes of one body's bounding box.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct BodyClasses {
-    /// First voxel of the box in the grid.
-    pub lo: [usize; 3],
-    /// Box size.
-    pub dims: [usize; 3],
-    /// One [`mask_class`] code per box voxel, C order.
-    pub classes: Vec<u8>,
-}
-
-/// Voxel masks on the reference grid, for `--save-masks` and voxel-wise comparison.
-///
-/// Stored sparsely (one small box per body) so that scoring does not write three full
-/// volumes; the full-grid volumes are built on request.
+/// Voxel masks on the reference grid (1 = set), for `--save-masks` and voxel-wise comparison.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoreMasks {
-    pub(crate) shape: [usize; 3],
-    pub(crate) affine: Affine,
-    pub(crate) bodies: Vec<BodyClasses>,
+    /// Edematous marrow (rim, and cleft fluid in collapsed bodies, excluded).
+    pub edema: Volume<u8>,
+    /// Cement.
+    pub cement: Volume<u8>,
+    /// Peri-cement rim.
+    pub rim: Volume<u8>,
 }
 
 impl ScoreMasks {
-    /// All classes in one volume ([`mask_class`] codes).
-    pub fn classes(&self) -> Volume<u8> {
-        self.volume(|c| c)
-    }
-
-    /// Edema (1) on the reference grid; rim and cleft are not edema.
-    pub fn edema(&self) -> Volume<u8> {
-        self.volume(|c| u8::from(c == mask_class::EDEMA))
-    }
-
-    /// Cement (1).
-    pub fn cement(&self) -> Volume<u8> {
-        self.volume(|c| u8::from(c == mask_class::CEMENT))
-    }
-
-    /// Peri-cement rim (1).
-    pub fn rim(&self) -> Volume<u8> {
-        self.volume(|c| u8::from(c == mask_class::RIM))
-    }
-
-    /// Cleft fluid (1).
-    pub fn cleft(&self) -> Volume<u8> {
-        self.volume(|c| u8::from(c == mask_class::CLEFT))
-    }
-
-    /// Number of voxels of class `class` over all bodies.
-    pub fn count(&self, class: u8) -> usize {
-        self.bodies
-            .iter()
-            .map(|b| b.classes.iter().filter(|&&c| c == class).count())
-            .sum()
-    }
-
-    fn volume(&self, map: impl Fn(u8) -> u8) -> Volume<u8> {
-        let mut voxels = Array3::<u8>::zeros(self.shape);
-        for body in &self.bodies {
-            let [_, d1, d2] = body.dims;
-            for (index, &class) in body.classes.iter().enumerate() {
-                let value = map(class);
-                if value != 0 {
-                    let (i, j, k) = (index / (d1 * d2), (index / d2) % d1, index % d2);
-                    voxels[[body.lo[0] + i, body.lo[1] + j, body.lo[2] + k]] = value;
-                }
-            }
+    /// Empty masks on the grid of `like`.
+    pub(crate) fn empty<T>(like: &Volume<T>) -> Self {
+        let zeros = || like.with_voxels(Array3::<u8>::zeros(like.voxels.raw_dim()));
+        ScoreMasks {
+            edema: zeros(),
+            cement: zeros(),
+            rim: zeros(),
         }
-        Volume::new(voxels, self.affine)
+    }
+
+    /// All classes in one volume ([`mask_class`] codes; cleft fluid is not kept here).
+    pub fn classes(&self) -> Volume<u8> {
+        let mut voxels = Array3::<u8>::zeros(self.edema.voxels.raw_dim());
+        for (mask, code) in [
+            (&self.edema, mask_class::EDEMA),
+            (&self.cement, mask_class::CEMENT),
+            (&self.rim, mask_class::RIM),
+        ] {
+            ndarray::Zip::from(&mut voxels)
+                .and(&mask.voxels)
+                .for_each(|v, &m| {
+                    if m != 0 {
+                        *v = code;
+                    }
+                });
+        }
+        self.edema.with_voxels(voxels)
     }
 }
 
@@ -398,7 +367,7 @@ pub struct ExamScores {
     pub reference: MarrowReference,
     /// One entry per body, in the order of the segmentation.
     pub vertebrae: Vec<VertebraScore>,
-    /// Voxel masks (sparse; full volumes on request).
+    /// Voxel masks.
     pub masks: ScoreMasks,
     /// Exam-level caveats in words.
     pub warnings: Vec<String>,
