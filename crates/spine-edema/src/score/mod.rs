@@ -29,6 +29,7 @@ pub use heights::Heights;
 pub use types::{
     CementQuartile, DansieScore, ExamScores, FractureActivity, GenantGrade, GenantShape,
     LogLinearModel, MarrowReference, ScoreFlag, ScoreMasks, VertebraScore, VoormolenGrade,
+    mask_class,
 };
 
 use crate::error::{Error, Result};
@@ -39,7 +40,7 @@ use crate::series::Contrast;
 use crate::volume::Volume;
 use body::{BodyVoxels, cut_out, label_extents};
 use confidence::{ConfidenceInputs, confidence};
-use edema::{EdemaCriterion, ThresholdSetting, edema_mask, thresholds};
+use edema::{EdemaCriterion, ThresholdSetting, edema_mask, raw_interior_counts, thresholds};
 use nalgebra::Vector3;
 use ndarray::Array3;
 use rayon::prelude::*;
@@ -53,8 +54,8 @@ const MAX_NEIGHBOUR_GAP_MM: f64 = 80.0;
 /// Study B's fracture criterion: ≥ 15 % loss against the posterior wall (Voormolen 2006).
 const POSTERIOR_WALL_FRACTURE_PERCENT: f64 = 15.0;
 /// Every how many voxels the background / CSF levels are sampled (a prime, so the sample
-/// does not alias with rows or slices).
-const LEVEL_SAMPLE_STRIDE: usize = 61;
+/// does not alias with rows or slices; ~16 000 samples for a 15 × 512 × 512 exam).
+const LEVEL_SAMPLE_STRIDE: usize = 251;
 /// Background level: this low quantile of the volume (air and noise outside the patient).
 const FLOOR_QUANTILE: f64 = 0.01;
 /// CSF level: this high quantile of the fluid series (CSF is its brightest large structure).
@@ -107,13 +108,20 @@ fn erosion_radius(spacing_mm: [f64; 3], cfg: &ScoreConfig) -> [usize; 3] {
     })
 }
 
-/// The array axis across sagittal slices, when the grid is sagittal.
+/// The array axis across sagittal slices, when the grid is sagittal: the thick-slice axis
+/// (spacing > 1.3 × every other axis) must run left–right; a near-isotropic 3D grid can
+/// be read sagittally whenever one of its axes runs left–right.
 fn sagittal_slice_axis(volume: &Volume<f32>) -> Option<usize> {
     let dirs = volume.affine.directions();
-    let (axis, cos) = (0..3)
-        .map(|a| (a, dirs[a].x.abs()))
-        .fold((0, 0.0), |acc, x| if x.1 > acc.1 { x } else { acc });
-    (cos >= SAGITTAL_COS).then_some(axis)
+    let spacing = volume.affine.spacing_mm();
+    let thick = (0..3).find(|&a| (0..3).all(|b| b == a || spacing[a] > 1.3 * spacing[b]));
+    let candidate = thick.unwrap_or_else(|| {
+        (0..3)
+            .map(|a| (a, dirs[a].x.abs()))
+            .fold((0, 0.0), |acc, x| if x.1 > acc.1 { x } else { acc })
+            .0
+    });
+    (dirs[candidate].x.abs() >= SAGITTAL_COS).then_some(candidate)
 }
 
 /// Heights and Genant make sense only for vertebral bodies (not the sacrum or other regions).
@@ -130,11 +138,9 @@ fn voxels_for(ml: f64, voxel_ml: f64) -> usize {
     ((ml / voxel_ml).ceil() as usize).max(1)
 }
 
-/// Voxel class codes kept per body until the masks are written.
-const CLASS_EDEMA: u8 = 1;
-const CLASS_CEMENT: u8 = 2;
-const CLASS_RIM: u8 = 3;
-const CLASS_CLEFT: u8 = 4;
+use types::mask_class::{
+    CEMENT as CLASS_CEMENT, CLEFT as CLASS_CLEFT, EDEMA as CLASS_EDEMA, RIM as CLASS_RIM,
+};
 
 /// What the per-body step found.
 struct BodyOutcome {
@@ -183,26 +189,41 @@ fn score_body(
     let excluded: Vec<bool> = cement.iter().zip(&cleft).map(|(&a, &b)| a || b).collect();
     let min_edema = voxels_for(cfg.min_edema_cluster_ml, sh.voxel_ml);
     let scorable = sh.criterion != EdemaCriterion::Unscorable;
-    let edema_at = |setting| {
-        if scorable {
-            edema_mask(body, &thr(setting), &excluded, min_edema)
-        } else {
-            vec![false; body.inside.len()]
-        }
+    let mut edema = if scorable {
+        edema_mask(body, &nominal, &excluded, min_edema)
+    } else {
+        vec![false; body.inside.len()]
     };
-    let mut edema = edema_at(ThresholdSetting::Nominal);
     let found_rim = rim::find_rim(body, sh.spacing_mm, &cement, &edema, sh.voxel_ml, cfg);
-    let without_rim = |mut mask: Vec<bool>| {
-        if found_rim.present {
-            for (m, &r) in mask.iter_mut().zip(&found_rim.mask) {
-                *m &= !r;
-            }
+    if found_rim.present {
+        for (m, &r) in edema.iter_mut().zip(&found_rim.mask) {
+            *m &= !r;
         }
-        mask
+    }
+    let edema_voxels = count(&edema);
+    // Threshold sensitivity: the raw interior decision at the lenient and strict settings,
+    // as a shift of the body's edema fraction applied to the nominal (cleaned) count.
+    let (raw, interior_total) = raw_interior_counts(
+        body,
+        &[
+            nominal,
+            thr(ThresholdSetting::Lenient),
+            thr(ThresholdSetting::Strict),
+        ],
+        &excluded,
+    );
+    let marrow = body.voxel_count.saturating_sub(count(&cement)) as f64;
+    let shifted = |raw_setting: usize| {
+        let shift = (raw_setting as f64 - raw[0] as f64) / interior_total.max(1) as f64;
+        (edema_voxels as f64 + shift * marrow)
+            .clamp(0.0, marrow)
+            .round() as usize
     };
-    edema = without_rim(edema);
-    let lenient = count(&without_rim(edema_at(ThresholdSetting::Lenient)));
-    let strict = count(&without_rim(edema_at(ThresholdSetting::Strict)));
+    let (lenient, strict) = if scorable {
+        (shifted(raw[1]), shifted(raw[2]))
+    } else {
+        (0, 0)
+    };
     let rim_mask = if found_rim.present {
         found_rim.mask.clone()
     } else {
@@ -241,7 +262,7 @@ fn score_body(
         _ => None,
     };
     BodyOutcome {
-        edema_voxels: count(&edema),
+        edema_voxels,
         edema_range_voxels: [lenient, strict],
         cement_voxels: count(&cement),
         rim_voxels: count(&rim_mask),
@@ -398,19 +419,15 @@ pub fn score_exam(
 
     let heights: Vec<Option<Heights>> = outcomes.iter().map(|o| o.heights).collect();
     let neighbour = heights::neighbour_losses(&heights);
-    let mut masks = ScoreMasks {
-        edema: grid.with_voxels(Array3::zeros(grid.voxels.raw_dim())),
-        cement: grid.with_voxels(Array3::zeros(grid.voxels.raw_dim())),
-        rim: grid.with_voxels(Array3::zeros(grid.voxels.raw_dim())),
-    };
     let mut vertebrae = Vec::with_capacity(bodies.len());
-    for (n, ((body, &i), outcome)) in bodies.iter().zip(&present).zip(&outcomes).enumerate() {
+    let mut masks = ScoreMasks::empty(grid);
+    for (n, ((body, &i), outcome)) in bodies.iter().zip(&present).zip(outcomes).enumerate() {
         let info = &seg.bodies[i];
         let (score, cleft_is_edema) = finish_body(
             body,
             info.level,
             info.partial || body.touches_edge,
-            outcome,
+            &outcome,
             neighbour[n],
             mode,
             criterion,
@@ -445,7 +462,7 @@ fn levels(voxels: &Array3<f32>) -> Option<(f64, f64)> {
     }
 }
 
-/// Writes one body's classes into the exam masks.
+/// Writes one body's classes into the exam masks (only the body's own voxels are touched).
 fn write_masks(masks: &mut ScoreMasks, body: &BodyVoxels, classes: &[u8], cleft_is_edema: bool) {
     let g = &body.grid;
     for (index, &class) in classes.iter().enumerate() {

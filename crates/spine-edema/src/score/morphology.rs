@@ -36,122 +36,172 @@ impl BoxGrid {
 /// outside the box counts as outside the mask.
 pub(crate) fn erode(grid: &BoxGrid, mask: &[bool], radius: [usize; 3]) -> Vec<bool> {
     let mut current = mask.to_vec();
+    let strides = [grid.dims[1] * grid.dims[2], grid.dims[2], 1];
     for (axis, &r) in radius.iter().enumerate() {
         if r == 0 {
             continue;
         }
         let mut next = vec![false; current.len()];
         let n = grid.dims[axis];
-        let stride = match axis {
-            0 => grid.dims[1] * grid.dims[2],
-            1 => grid.dims[2],
-            _ => 1,
-        };
-        for (index, out) in next.iter_mut().enumerate() {
-            if !current[index] {
-                continue;
+        let stride = strides[axis];
+        for start in line_starts(grid, axis) {
+            for pos in r..n.saturating_sub(r) {
+                let index = start + pos * stride;
+                next[index] = current[index]
+                    && (1..=r).all(|d| current[index - d * stride] && current[index + d * stride]);
             }
-            let pos = grid.coords(index)[axis];
-            if pos < r || pos + r >= n {
-                continue;
-            }
-            *out = (1..=r).all(|d| current[index - d * stride] && current[index + d * stride]);
         }
         current = next;
     }
     current
 }
 
-/// Offsets of the 26 neighbours, split into the 13 that precede a voxel in raster order
-/// and the 13 that follow it.
-fn half_neighbourhoods() -> ([[i64; 3]; 13], [[i64; 3]; 13]) {
-    let mut before = [[0i64; 3]; 13];
-    let mut after = [[0i64; 3]; 13];
-    let (mut b, mut a) = (0, 0);
-    for di in -1i64..=1 {
-        for dj in -1i64..=1 {
-            for dk in -1i64..=1 {
-                let order = (di, dj, dk).cmp(&(0, 0, 0));
-                match order {
-                    std::cmp::Ordering::Less => {
-                        before[b] = [di, dj, dk];
-                        b += 1;
-                    }
-                    std::cmp::Ordering::Greater => {
-                        after[a] = [di, dj, dk];
-                        a += 1;
-                    }
-                    std::cmp::Ordering::Equal => {}
-                }
-            }
-        }
-    }
-    (before, after)
+/// Flat indices of the first voxel of every line of the box along `axis`.
+fn line_starts(grid: &BoxGrid, axis: usize) -> impl Iterator<Item = usize> + '_ {
+    let [n0, n1, n2] = grid.dims;
+    let (r0, r1, r2) = match axis {
+        0 => (1, n1, n2),
+        1 => (n0, 1, n2),
+        _ => (n0, n1, 1),
+    };
+    (0..r0).flat_map(move |i| (0..r1).flat_map(move |j| (0..r2).map(move |k| grid.index(i, j, k))))
 }
 
 /// Marker for "no seed reached this voxel".
 pub(crate) const NO_SEED: u32 = u32::MAX;
 
-/// For every voxel of `domain`, the flat index of the nearest `seeds` voxel (Euclidean,
-/// in mm with `spacing_mm`), propagated through the domain by two raster sweeps of
-/// nearest-seed vectors (Danielsson-style); exact on convex domains, within a voxel elsewhere.
-pub(crate) fn nearest_seed(
+/// Scratch buffers of the 1D lower-envelope transform.
+struct Envelope {
+    parabolas: Vec<usize>,
+    bounds: Vec<f64>,
+}
+
+/// Exact 1D squared-distance transform of sampled `f` (spacing `h` mm) by the lower envelope
+/// of parabolas (Felzenszwalb & Huttenlocher 2012): `out[p] = min_q ((p−q)h)² + f[q]` and
+/// `arg[p]` the minimising q (`usize::MAX` when every `f` is infinite).
+fn envelope_1d(f: &[f64], h: f64, out: &mut [f64], arg: &mut [usize], env: &mut Envelope) {
+    let n = f.len();
+    env.parabolas.clear();
+    env.bounds.clear();
+    let key = |q: usize| f[q] + (q as f64 * h).powi(2);
+    for q in (0..n).filter(|&q| f[q].is_finite()) {
+        while let Some(&last) = env.parabolas.last() {
+            let s = (key(q) - key(last)) / (2.0 * h * (q - last) as f64);
+            if env.bounds.last().is_some_and(|&b| s <= b) {
+                env.parabolas.pop();
+                env.bounds.pop();
+            } else {
+                env.bounds.push(s);
+                break;
+            }
+        }
+        if env.parabolas.is_empty() {
+            env.bounds.clear();
+        }
+        env.parabolas.push(q);
+    }
+    if env.parabolas.is_empty() {
+        out.fill(f64::INFINITY);
+        arg.fill(usize::MAX);
+        return;
+    }
+    // bounds[i] separates parabola i and i + 1.
+    let mut k = 0;
+    for p in 0..n {
+        let x = p as f64 * h;
+        while k < env.bounds.len() && env.bounds[k] < x {
+            k += 1;
+        }
+        let q = env.parabolas[k];
+        out[p] = ((p as f64 - q as f64) * h).powi(2) + f[q];
+        arg[p] = q;
+    }
+}
+
+/// For every voxel of the box, the flat index of the nearest `seeds` voxel (exact Euclidean
+/// distance in mm with `spacing_mm`), by three separable 1D envelope passes that carry the
+/// nearest seed along. `NO_SEED` everywhere when there is no seed.
+pub(crate) fn nearest_seed(grid: &BoxGrid, spacing_mm: [f64; 3], seeds: &[bool]) -> Vec<u32> {
+    let len = grid.len();
+    let mut dist2: Vec<f64> = seeds
+        .iter()
+        .map(|&s| if s { 0.0 } else { f64::INFINITY })
+        .collect();
+    let mut feature: Vec<u32> = (0..len as u32)
+        .map(|i| if seeds[i as usize] { i } else { NO_SEED })
+        .collect();
+    let strides = [grid.dims[1] * grid.dims[2], grid.dims[2], 1];
+    let mut env = Envelope {
+        parabolas: Vec::new(),
+        bounds: Vec::new(),
+    };
+    for axis in [2, 1, 0] {
+        let n = grid.dims[axis];
+        let stride = strides[axis];
+        let (mut f, mut out, mut arg) = (vec![0.0; n], vec![0.0; n], vec![0usize; n]);
+        let mut line_feature = vec![NO_SEED; n];
+        // Every line along `axis` starts at a voxel whose coordinate on `axis` is 0.
+        for start in line_starts(grid, axis) {
+            for p in 0..n {
+                f[p] = dist2[start + p * stride];
+                line_feature[p] = feature[start + p * stride];
+            }
+            envelope_1d(&f, spacing_mm[axis], &mut out, &mut arg, &mut env);
+            for p in 0..n {
+                dist2[start + p * stride] = out[p];
+                feature[start + p * stride] = if arg[p] == usize::MAX {
+                    NO_SEED
+                } else {
+                    line_feature[arg[p]]
+                };
+            }
+        }
+    }
+    feature
+}
+
+/// For every `targets` voxel, the flat index of the nearest `seeds` voxel within a window of
+/// half-width `reach[a]` voxels (exact Euclidean order in mm; `NO_SEED` when none is in
+/// reach). Cheaper than [`nearest_seed`] when targets sit next to seeds, as the border of a
+/// body sits next to its eroded interior: the scan stops at the first hit of the offsets
+/// sorted by distance.
+pub(crate) fn nearest_seed_within(
     grid: &BoxGrid,
     spacing_mm: [f64; 3],
     seeds: &[bool],
-    domain: &[bool],
+    targets: &[bool],
+    reach: [usize; 3],
 ) -> Vec<u32> {
-    let (before, after) = half_neighbourhoods();
-    let len = grid.len();
-    let mut nearest = vec![NO_SEED; len];
-    let mut dist2 = vec![f64::INFINITY; len];
-    for index in 0..len {
-        if seeds[index] {
-            nearest[index] = index as u32;
-            dist2[index] = 0.0;
+    let r = reach.map(|v| v as i64);
+    let mut offsets: Vec<([i64; 3], f64)> = Vec::new();
+    for di in -r[0]..=r[0] {
+        for dj in -r[1]..=r[1] {
+            for dk in -r[2]..=r[2] {
+                let d2 = (di as f64 * spacing_mm[0]).powi(2)
+                    + (dj as f64 * spacing_mm[1]).powi(2)
+                    + (dk as f64 * spacing_mm[2]).powi(2);
+                offsets.push(([di, dj, dk], d2));
+            }
         }
     }
-    let distance2 = |a: [usize; 3], b: [usize; 3]| -> f64 {
-        (0..3)
-            .map(|ax| {
-                let d = (a[ax] as f64 - b[ax] as f64) * spacing_mm[ax];
-                d * d
-            })
-            .sum()
-    };
+    offsets.sort_by(|a, b| a.1.total_cmp(&b.1));
     let dims = grid.dims.map(|d| d as i64);
-    let mut relax = |index: usize, offsets: &[[i64; 3]; 13]| {
-        if !domain[index] {
-            return;
+    let mut nearest = vec![NO_SEED; grid.len()];
+    for (index, out) in nearest.iter_mut().enumerate() {
+        if !targets[index] {
+            continue;
         }
-        let here = grid.coords(index);
-        for off in offsets {
-            let n = [
-                here[0] as i64 + off[0],
-                here[1] as i64 + off[1],
-                here[2] as i64 + off[2],
-            ];
-            if (0..3).any(|ax| n[ax] < 0 || n[ax] >= dims[ax]) {
+        let c = grid.coords(index).map(|v| v as i64);
+        for (off, _) in &offsets {
+            let n = [c[0] + off[0], c[1] + off[1], c[2] + off[2]];
+            if (0..3).any(|a| n[a] < 0 || n[a] >= dims[a]) {
                 continue;
             }
-            let neighbour = grid.index(n[0] as usize, n[1] as usize, n[2] as usize);
-            let seed = nearest[neighbour];
-            if seed == NO_SEED || seed == nearest[index] {
-                continue;
+            let candidate = grid.index(n[0] as usize, n[1] as usize, n[2] as usize);
+            if seeds[candidate] {
+                *out = candidate as u32;
+                break;
             }
-            let d2 = distance2(here, grid.coords(seed as usize));
-            if d2 < dist2[index] {
-                dist2[index] = d2;
-                nearest[index] = seed;
-            }
-        }
-    };
-    for _ in 0..2 {
-        for index in 0..len {
-            relax(index, &before);
-        }
-        for index in (0..len).rev() {
-            relax(index, &after);
         }
     }
     nearest
@@ -174,7 +224,9 @@ pub(crate) fn distance_mm(grid: &BoxGrid, spacing_mm: [f64; 3], a: usize, b: usi
 pub(crate) fn components(grid: &BoxGrid, mask: &[bool]) -> (Vec<u32>, Vec<usize>) {
     let mut id = vec![NO_SEED; mask.len()];
     let mut sizes = Vec::new();
-    let mut stack = Vec::new();
+    let mut stack: Vec<(usize, [usize; 3])> = Vec::new();
+    let [n0, n1, n2] = grid.dims;
+    let (s0, s1) = (n1 * n2, n2);
     for start in 0..mask.len() {
         if !mask[start] || id[start] != NO_SEED {
             continue;
@@ -182,34 +234,32 @@ pub(crate) fn components(grid: &BoxGrid, mask: &[bool]) -> (Vec<u32>, Vec<usize>
         let component = sizes.len() as u32;
         let mut size = 0usize;
         id[start] = component;
-        stack.push(start);
-        while let Some(index) = stack.pop() {
+        stack.push((start, grid.coords(start)));
+        while let Some((index, [i, j, k])) = stack.pop() {
             size += 1;
-            let [i, j, k] = grid.coords(index);
-            let mut visit = |ii: usize, jj: usize, kk: usize| {
-                let n = grid.index(ii, jj, kk);
+            let mut visit = |n: usize, c: [usize; 3]| {
                 if mask[n] && id[n] == NO_SEED {
                     id[n] = component;
-                    stack.push(n);
+                    stack.push((n, c));
                 }
             };
             if i > 0 {
-                visit(i - 1, j, k);
+                visit(index - s0, [i - 1, j, k]);
             }
-            if i + 1 < grid.dims[0] {
-                visit(i + 1, j, k);
+            if i + 1 < n0 {
+                visit(index + s0, [i + 1, j, k]);
             }
             if j > 0 {
-                visit(i, j - 1, k);
+                visit(index - s1, [i, j - 1, k]);
             }
-            if j + 1 < grid.dims[1] {
-                visit(i, j + 1, k);
+            if j + 1 < n1 {
+                visit(index + s1, [i, j + 1, k]);
             }
             if k > 0 {
-                visit(i, j, k - 1);
+                visit(index - 1, [i, j, k - 1]);
             }
-            if k + 1 < grid.dims[2] {
-                visit(i, j, k + 1);
+            if k + 1 < n2 {
+                visit(index + 1, [i, j, k + 1]);
             }
         }
         sizes.push(size);
@@ -286,15 +336,33 @@ mod tests {
         };
         let spacing = [3.0, 0.7, 0.9];
         let seeds: Vec<bool> = (0..grid.len()).map(|i| i % 97 == 5 || i == 300).collect();
-        let domain = vec![true; grid.len()];
-        let nearest = nearest_seed(&grid, spacing, &seeds, &domain);
+        let nearest = nearest_seed(&grid, spacing, &seeds);
         for (index, &near) in nearest.iter().enumerate() {
             let best = (0..grid.len())
                 .filter(|&s| seeds[s])
                 .map(|s| distance_mm(&grid, spacing, index, s))
                 .fold(f64::INFINITY, f64::min);
             let got = distance_mm(&grid, spacing, index, near as usize);
-            assert!(got - best < 0.75, "voxel {index}: {got} vs {best}");
+            assert!((got - best).abs() < 1e-9, "voxel {index}: {got} vs {best}");
+        }
+    }
+
+    #[test]
+    fn windowed_nearest_seed_agrees_with_the_exact_transform() {
+        let grid = BoxGrid {
+            lo: [0; 3],
+            dims: [7, 15, 13],
+        };
+        let spacing = [3.5, 0.7, 0.9];
+        let body = cube(&grid, 1, 6);
+        let interior = erode(&grid, &body, [1, 2, 2]);
+        let border: Vec<bool> = body.iter().zip(&interior).map(|(&b, &i)| b && !i).collect();
+        let exact = nearest_seed(&grid, spacing, &interior);
+        let windowed = nearest_seed_within(&grid, spacing, &interior, &border, [3, 5, 5]);
+        for index in (0..grid.len()).filter(|&i| border[i]) {
+            let d_exact = distance_mm(&grid, spacing, index, exact[index] as usize);
+            let d_window = distance_mm(&grid, spacing, index, windowed[index] as usize);
+            assert!((d_exact - d_window).abs() < 1e-9);
         }
     }
 

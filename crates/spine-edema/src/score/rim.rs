@@ -41,7 +41,7 @@ pub(crate) fn find_rim(
     if !cement.iter().any(|&c| c) {
         return none;
     }
-    let nearest = nearest_seed(&body.grid, spacing_mm, cement, &body.inside);
+    let nearest = nearest_seed(&body.grid, spacing_mm, cement);
     // Distances run between voxel centres; half the coarsest spacing allows for the voxel's
     // own extent, so a rim in the slice next to the cement (3–5 mm away) still counts.
     let coarsest = spacing_mm.iter().copied().fold(0.0, f64::max);

@@ -4,6 +4,7 @@
 use crate::exam::ScoringMode;
 use crate::level::Level;
 use crate::volume::Volume;
+use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -301,15 +302,60 @@ pub struct MarrowReference {
     pub fallback: bool,
 }
 
+/// Voxel class codes of [`ScoreMasks::classes`].
+pub mod mask_class {
+    /// Nothing scored (outside bodies, or normal marrow).
+    pub const NONE: u8 = 0;
+    /// Edematous marrow.
+    pub const EDEMA: u8 = 1;
+    /// Cement.
+    pub const CEMENT: u8 = 2;
+    /// Peri-cement rim.
+    pub const RIM: u8 = 3;
+    /// Cleft fluid (used while scoring; not kept in [`super::ScoreMasks`]).
+    pub const CLEFT: u8 = 4;
+}
+
 /// Voxel masks on the reference grid (1 = set), for `--save-masks` and voxel-wise comparison.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScoreMasks {
-    /// Edematous marrow (rim and cleft excluded).
+    /// Edematous marrow (rim, and cleft fluid in collapsed bodies, excluded).
     pub edema: Volume<u8>,
     /// Cement.
     pub cement: Volume<u8>,
     /// Peri-cement rim.
     pub rim: Volume<u8>,
+}
+
+impl ScoreMasks {
+    /// Empty masks on the grid of `like`.
+    pub(crate) fn empty<T>(like: &Volume<T>) -> Self {
+        let zeros = || like.with_voxels(Array3::<u8>::zeros(like.voxels.raw_dim()));
+        ScoreMasks {
+            edema: zeros(),
+            cement: zeros(),
+            rim: zeros(),
+        }
+    }
+
+    /// All classes in one volume ([`mask_class`] codes; cleft fluid is not kept here).
+    pub fn classes(&self) -> Volume<u8> {
+        let mut voxels = Array3::<u8>::zeros(self.edema.voxels.raw_dim());
+        for (mask, code) in [
+            (&self.edema, mask_class::EDEMA),
+            (&self.cement, mask_class::CEMENT),
+            (&self.rim, mask_class::RIM),
+        ] {
+            ndarray::Zip::from(&mut voxels)
+                .and(&mask.voxels)
+                .for_each(|v, &m| {
+                    if m != 0 {
+                        *v = code;
+                    }
+                });
+        }
+        self.edema.with_voxels(voxels)
+    }
 }
 
 /// Everything scoring found in one exam.

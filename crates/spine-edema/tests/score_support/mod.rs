@@ -86,6 +86,8 @@ pub struct ExamSpec {
     pub series: Series,
     /// Level of the first (most cranial) body.
     pub first_level: Level,
+    /// Smallest grid (slices, rows, columns), to time realistic matrices.
+    pub min_dims: [usize; 3],
 }
 
 impl ExamSpec {
@@ -99,6 +101,7 @@ impl ExamSpec {
             spacing_mm: [3.5, 0.9, 0.9],
             series: Series::T1Stir,
             first_level: Level::T(10),
+            min_dims: [0; 3],
         }
     }
 }
@@ -180,11 +183,12 @@ pub fn build(spec: &ExamSpec) -> Synthetic {
         .collect();
     let length: f64 = pitch.iter().sum::<f64>() + 30.0;
     let [ds, dr, dc] = spec.spacing_mm;
-    let n0 = ((2.0 * HALF_LR_MM + 14.0) / ds).ceil() as usize | 1;
+    let n0 = (((2.0 * HALF_LR_MM + 14.0) / ds).ceil() as usize).max(spec.min_dims[0]) | 1;
     let extent_z = length * tilt.cos() + 2.0 * HALF_AP_MM * tilt.sin().abs() + 20.0;
     let extent_y = length * tilt.sin().abs() + 2.0 * HALF_AP_MM + 60.0;
-    let n1 = (extent_z / dr).ceil() as usize;
-    let n2 = (extent_y / dc).ceil() as usize;
+    let n1 = ((extent_z / dr).ceil() as usize).max(spec.min_dims[1]);
+    let n2 = ((extent_y / dc).ceil() as usize).max(spec.min_dims[2]);
+    let (extent_z, extent_y) = (n1 as f64 * dr, n2 as f64 * dc);
     // Axis 0: LR (+x), axis 1: rows going down (−z), axis 2: columns going posterior (+y).
     let origin = Point3::new(
         -(n0 as f64 - 1.0) / 2.0 * ds,
@@ -360,6 +364,7 @@ pub fn build(spec: &ExamSpec) -> Synthetic {
         seg: Segmentation {
             labels: Volume::new(labels, affine),
             bodies,
+            labelling: spine_edema::segment::Labelling::default(),
         },
         truth,
     }
