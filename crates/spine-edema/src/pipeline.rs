@@ -118,7 +118,16 @@ pub fn analyze_exam(
     };
     let segment_time = started.elapsed();
     let started = Instant::now();
-    let scores = score_exam(&exam.images, &segmentation, &cfg.score)?;
+    // A region a user supplies without a level name may be anything (a sacrum, a lesion):
+    // heights and Genant grades are then left empty rather than guessed.
+    let score_cfg = match external {
+        Some(_) => ScoreConfig {
+            unnamed_regions_are_bodies: false,
+            ..cfg.score.clone()
+        },
+        None => cfg.score.clone(),
+    };
+    let scores = score_exam(&exam.images, &segmentation, &score_cfg)?;
     let score_time = started.elapsed();
     warnings.extend(scores.warnings.iter().cloned());
     let started = Instant::now();
