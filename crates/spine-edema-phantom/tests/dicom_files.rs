@@ -92,7 +92,10 @@ fn files_parse_with_expected_tags_and_pixels() {
                     })
                     .unwrap_or_else(|| panic!("{}: IPP {ipp:?} off the grid", path.display()));
                 let decoded = obj.decode_pixel_data().unwrap();
-                let values: Vec<u16> = decoded.to_vec().unwrap();
+                // Stored values: files with RescaleSlope/Intercept would otherwise be rescaled.
+                let raw = dicom_pixeldata::ConvertOptions::new()
+                    .with_modality_lut(dicom_pixeldata::ModalityLutOption::None);
+                let values: Vec<u16> = decoded.to_vec_with_options(&raw).unwrap();
                 let expected: Vec<u16> = series
                     .volume
                     .voxels
