@@ -277,21 +277,28 @@ fn parse_override(value: &Option<String>) -> Result<Option<SeriesOverride>> {
     value.as_deref().map(str::parse).transpose()
 }
 
-fn load_dicom(patient_id: &str, study: &Study, cfg: &LoadConfig) -> Result<LoadedExam> {
-    let context = format!("study {}", study.study_uid);
-    let classifications: Vec<Classification> =
-        study.series.iter().map(|s| classify(&s.params)).collect();
-    let candidates: Vec<Candidate> = study
+/// Every series of a study classified, as candidates for the series choice (in the order
+/// of `study.series`).
+pub fn candidates(study: &Study) -> Vec<Candidate> {
+    study
         .series
         .iter()
-        .zip(&classifications)
-        .map(|(s, c)| Candidate {
+        .map(|s| Candidate {
             series_uid: s.series_uid.clone(),
             series_number: s.series_number.map(i64::from),
-            classification: c.clone(),
+            classification: classify(&s.params),
             slice_count: s.frames.len(),
             frame_of_reference_uid: s.frame_of_reference_uid.clone(),
         })
+        .collect()
+}
+
+fn load_dicom(patient_id: &str, study: &Study, cfg: &LoadConfig) -> Result<LoadedExam> {
+    let context = format!("study {}", study.study_uid);
+    let candidates = candidates(study);
+    let classifications: Vec<Classification> = candidates
+        .iter()
+        .map(|c| c.classification.clone())
         .collect();
     let choice = choose_series(
         &candidates,

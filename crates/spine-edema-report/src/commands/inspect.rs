@@ -5,8 +5,8 @@ use crate::cli::InspectArgs;
 use anyhow::Result;
 use serde::Serialize;
 use spine_edema::ingest::Limits;
-use spine_edema::load::{ExamSource, discover};
-use spine_edema::series::{Candidate, choose_series, classify};
+use spine_edema::load::{ExamSource, candidates, discover};
+use spine_edema::series::choose_series;
 use std::io::Write;
 
 #[derive(Serialize)]
@@ -58,24 +58,12 @@ pub fn run(args: &InspectArgs) -> Result<i32> {
     for exam in &discovery.exams {
         match exam {
             ExamSource::Dicom { patient_id, study } => {
-                let classes: Vec<_> = study.series.iter().map(|s| classify(&s.params)).collect();
-                let candidates: Vec<Candidate> = study
-                    .series
-                    .iter()
-                    .zip(&classes)
-                    .map(|(s, c)| Candidate {
-                        series_uid: s.series_uid.clone(),
-                        series_number: s.series_number.map(i64::from),
-                        classification: c.clone(),
-                        slice_count: s.frames.len(),
-                        frame_of_reference_uid: s.frame_of_reference_uid.clone(),
-                    })
-                    .collect();
+                let candidates = candidates(study);
                 let choice = choose_series(&candidates, None, None);
                 let series = study
                     .series
                     .iter()
-                    .zip(classes)
+                    .zip(candidates.iter().map(|c| c.classification.clone()))
                     .enumerate()
                     .map(|(i, (s, c))| SeriesRow {
                         number: s.series_number,
