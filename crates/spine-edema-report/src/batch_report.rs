@@ -5,7 +5,7 @@ use crate::commands::score::StoredExam;
 use crate::html::{self, ExamSection, Figure, PatientSection, Table};
 use crate::overlay_files::OVERLAYS;
 use crate::plots::{grade_distribution_svg, share_svg};
-use crate::tables::FailureRow;
+use crate::tables::{self, FailureRow};
 use anyhow::Result;
 use spine_edema::compare::cohort::{CohortSelection, summarize};
 use spine_edema::compare::{CompareConfig, LevelChange, compare_exams};
@@ -66,12 +66,10 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
         .map_or_else(|| "–".to_string(), |x| format!("{x:.decimals$}"))
 }
 
+/// The CSV spelling of a value, or a dash for "not measured" in the HTML tables.
 fn spell<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Null) | Err(_) => "–".to_string(),
-        Ok(other) => other.to_string(),
-    }
+    let s = tables::spell(v);
+    if s.is_empty() { "–".to_string() } else { s }
 }
 
 /// Builds the HTML report.

@@ -9,7 +9,7 @@ use spine_edema::compare::LevelChange;
 use spine_edema::pipeline::ExamReport;
 
 /// The spelling of a value as serde writes it in JSON, without quotes; empty for `None`.
-fn spell<T: Serialize>(value: &T) -> String {
+pub fn spell<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         Ok(serde_json::Value::Null) | Err(_) => String::new(),

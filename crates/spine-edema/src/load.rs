@@ -133,57 +133,33 @@ pub struct Discovery {
     pub exams: Vec<ExamSource>,
     /// Files that belong to no exam, with the reason.
     pub skipped: Vec<Skipped>,
-    /// The DICOM index (for `inspect`).
-    pub index: Index,
 }
 
 /// Finds every exam under `paths`: DICOM studies by their headers and BIDS-named NIfTI sets.
 pub fn discover(paths: &[PathBuf], limits: &Limits) -> Discovery {
-    let index = index_paths(paths, limits);
-    let nifti = group_nifti_exams(index.skipped.iter().map(|s| s.path.as_path()));
+    let Index { patients, skipped } = index_paths(paths, limits);
+    // Files the DICOM index could not read may be NIfTI exams named BIDS-style.
+    let nifti = group_nifti_exams(skipped.iter().map(|s| s.path.as_path()));
     let nifti_files: Vec<PathBuf> = nifti
         .iter()
         .flat_map(|n| ExamSource::Nifti(n.clone()).files())
         .collect();
-    let mut exams: Vec<ExamSource> = index
-        .patients
-        .iter()
+    let mut exams: Vec<ExamSource> = patients
+        .into_iter()
         .flat_map(|p| {
-            p.studies.iter().map(|s| ExamSource::Dicom {
-                patient_id: p.patient_id.clone(),
-                study: s.clone(),
+            let patient_id = p.patient_id;
+            p.studies.into_iter().map(move |study| ExamSource::Dicom {
+                patient_id: patient_id.clone(),
+                study,
             })
         })
         .collect();
     exams.extend(nifti.into_iter().map(ExamSource::Nifti));
-    let skipped = index
-        .skipped
-        .iter()
+    let skipped = skipped
+        .into_iter()
         .filter(|s| !nifti_files.contains(&s.path))
-        .map(|s| Skipped {
-            path: s.path.clone(),
-            reason: clone_error(&s.reason),
-        })
         .collect();
-    Discovery {
-        exams,
-        skipped,
-        index,
-    }
-}
-
-fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::Io { path, source } => {
-            Error::io(path, std::io::Error::new(source.kind(), source.to_string()))
-        }
-        Error::Decoding { path, reason } => Error::decoding(path, reason.clone()),
-        Error::Limits { path, reason } => Error::limits(path, reason.clone()),
-        Error::Unsupported { path, reason } => Error::unsupported(path, reason.clone()),
-        Error::Geometry { context, reason } => Error::geometry(context.clone(), reason.clone()),
-        Error::Analysis { context, reason } => Error::analysis(context.clone(), reason.clone()),
-        Error::Config(m) => Error::Config(m.clone()),
-    }
+    Discovery { exams, skipped }
 }
 
 /// The series used for one role, as reported.
