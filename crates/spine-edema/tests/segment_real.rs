@@ -66,9 +66,9 @@ fn evaluate(dir: &std::path::Path, case: &str) -> spine_edema::Result<(Vec<(u16,
 }
 
 /// What the method reached when this test was written; raise as it improves.
-const MEAN_DICE_FLOOR: f64 = 0.55;
+const MEAN_DICE_FLOOR: f64 = 0.70;
 /// Exams with all seven levels named correctly, at the time of writing.
-const NAMED_FLOOR: usize = 11;
+const NAMED_FLOOR: usize = 14;
 
 #[test]
 fn real_lumbar_t2_dice_and_levels() {

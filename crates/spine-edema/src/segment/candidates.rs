@@ -240,19 +240,30 @@ fn split_large(
         let too_big = pixels.len() as f64 * pixel_area > MAX_BODY_AREA_MM2;
         let r_next = r + 2.0;
         if too_big && r_next <= MAX_CORE_RADIUS_MM {
-            let mut allowed = Plane::<bool>::new(w, h);
-            let mut cores = Plane::<bool>::new(w, h);
+            // Work on the region's bounding box, not the whole plane.
+            let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
+            for &i in &pixels {
+                let (r, c) = (i as usize / w, i as usize % w);
+                r0 = r0.min(r);
+                r1 = r1.max(r);
+                c0 = c0.min(c);
+                c1 = c1.max(c);
+            }
+            let (bw, bh) = (c1 - c0 + 1, r1 - r0 + 1);
+            let local = |i: u32| (i as usize / w - r0) * bw + (i as usize % w - c0);
+            let mut allowed = Plane::<bool>::new(bw, bh);
+            let mut cores = Plane::<bool>::new(bw, bh);
             let r2 = r_next * r_next;
             for &i in &pixels {
-                allowed.data[i as usize] = true;
-                cores.data[i as usize] = dist_sq.data[i as usize] > r2;
+                allowed.data[local(i)] = true;
+                cores.data[local(i)] = dist_sq.data[i as usize] > r2;
             }
             let (core_labels, k) = connected_components(&cores);
             if k > 0 {
                 let grown = grow_within(&core_labels, &allowed, r_next, row_mm, col_mm);
                 let mut parts: Vec<Vec<u32>> = vec![Vec::new(); k as usize];
                 for &i in &pixels {
-                    let l = grown.data[i as usize];
+                    let l = grown.data[local(i)];
                     if l != 0 {
                         parts[l as usize - 1].push(i);
                     }

@@ -144,6 +144,19 @@ pub fn working_plane(
     out
 }
 
+/// Sagittal plane `lat` at full resolution: rows head → feet, columns front → back.
+pub fn full_plane(voxels: &Array3<f32>, orientation: &Orientation, lat: usize) -> Plane<f32> {
+    let shape = [voxels.shape()[0], voxels.shape()[1], voxels.shape()[2]];
+    let d = orientation.dims(shape);
+    let mut out = Plane::new(d[2], d[1]);
+    for si in 0..d[1] {
+        for ap in 0..d[2] {
+            out.set(si, ap, voxels[orientation.index(shape, lat, si, ap)]);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
