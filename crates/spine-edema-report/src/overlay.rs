@@ -165,14 +165,7 @@ pub fn render(input: &OverlayInput) -> (RgbImage, usize) {
             let x = x0.saturating_sub(text_w + 6);
             // Centred on the body, clamped to the picture for a body cut by the top edge.
             let y = ((y0 + y1) / 2).saturating_sub(7);
-            draw_text(
-                &mut img,
-                x,
-                y,
-                &style.name,
-                2,
-                [255, 255, 0],
-            );
+            draw_text(&mut img, x, y, &style.name, 2, [255, 255, 0]);
         }
     }
     (img, slice)

@@ -21,6 +21,7 @@ use spine_edema::load::{ExamSource, discover, load_exam};
 use spine_edema::masks::{ExternalMasks, MaskCodes, read_external_masks};
 use spine_edema::pipeline::{ExamReport, MaskSource, analyze_exam};
 use std::io::IsTerminal;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -56,7 +57,6 @@ pub fn run(args: &ScoreArgs) -> Result<i32> {
     std::fs::create_dir_all(&exams_dir)
         .with_context(|| format!("creating {}", exams_dir.display()))?;
     remove_stale_partials(out);
-    remove_stale_partials(&exams_dir);
 
     let (sources, skipped) = find_exams(args, &settings)?;
     let external = match &args.masks {
@@ -113,14 +113,19 @@ pub fn run(args: &ScoreArgs) -> Result<i32> {
     let outcomes: Vec<Outcome> = pool.install(|| {
         jobs.par_iter()
             .map(|job| {
-                let outcome = score_one(
-                    job,
-                    args,
-                    &settings,
-                    &settings_key,
-                    external.as_ref(),
-                    &exams_dir,
-                );
+                // A bug hit by one unusual exam must not end an overnight batch: the panic
+                // (already printed by the panic hook) becomes this exam's failure row.
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    score_one(
+                        job,
+                        args,
+                        &settings,
+                        &settings_key,
+                        external.as_ref(),
+                        &exams_dir,
+                    )
+                }))
+                .unwrap_or_else(|panic| internal_failure(job, &settings.pseudonymizer, &*panic));
                 progress.report(job, &outcome);
                 outcome
             })
@@ -330,6 +335,26 @@ fn score_one(
         }),
         Err(e) => fail(&format!("{e:#}"), "io"),
     }
+}
+
+/// The failure row of an exam whose scoring panicked (a bug, not a property of the input).
+fn internal_failure(job: &Job, p: &Pseudonymizer, panic: &(dyn std::any::Any + Send)) -> Outcome {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    let identifiers = identifiers_of(job);
+    Outcome::Failed(FailureRow {
+        path: shown_path(p, &common_folder(&job.files)),
+        exam_id: job.exam_id.clone(),
+        category: "internal".to_string(),
+        reason: scrub(
+            p,
+            &format!("internal error (please report it): {message}"),
+            &identifiers.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+    })
 }
 
 fn read_stored(path: &Path) -> Option<StoredExam> {
