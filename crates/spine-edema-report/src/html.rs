@@ -105,7 +105,7 @@ th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
 tr.none td:first-child{border-left:6px solid #8fbf7f}tr.minor td:first-child{border-left:6px solid #f6d55c}
 tr.moderate td:first-child{border-left:6px solid #ed9b40}tr.severe td:first-child{border-left:6px solid #b0281c}
 figure{display:inline-block;margin:0 12px 12px 0;vertical-align:top}
-figure img{max-height:520px;border:1px solid #999;image-rendering:auto}
+figure img{height:440px;width:auto;border:1px solid #999;image-rendering:auto}
 figcaption{font-size:12px;color:#555}
 .facts{font-size:13px;color:#444}.facts b{color:#222}
 .notes{color:#8a5300;font-size:13px}
