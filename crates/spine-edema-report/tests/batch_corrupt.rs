@@ -120,8 +120,10 @@ fn run_batch(patients: usize) {
             .unwrap_or_else(|| panic!("{name} not in failures.csv: {rows:?}"));
         assert!(!categories[row].is_empty() && reasons[row].len() > name.len());
     }
-    // Nothing intact is reported as failed.
-    for (path, reason) in paths.iter().zip(&reasons) {
+    // Nothing intact is reported as failed. (Rows without a path are comparisons between
+    // two scored exams that were refused, e.g. for disagreeing level names: analysis
+    // outcomes, not input failures.)
+    for (path, reason) in paths.iter().zip(&reasons).filter(|(p, _)| !p.is_empty()) {
         assert!(
             damaged_files
                 .iter()
@@ -142,7 +144,9 @@ fn run_batch(patients: usize) {
         .collect();
     let failed: BTreeSet<&str> = column(&headers, &rows, "exam_id")
         .into_iter()
-        .filter(|e| !e.is_empty())
+        .zip(&paths)
+        .filter(|(e, p)| !e.is_empty() && !p.is_empty())
+        .map(|(e, _)| e)
         .collect();
     let (vheaders, vrows) = read_csv(&out.join("vertebrae.csv"));
     let csv_exams: BTreeSet<&str> = column(&vheaders, &vrows, "exam_id").into_iter().collect();
