@@ -106,7 +106,11 @@ fn run_batch(patients: usize) {
     let started = std::time::Instant::now();
     let (code, stderr) = score(&input, &out, &[]);
     assert_eq!(code, 0, "{stderr}");
-    eprintln!("scored in {:?}", started.elapsed());
+    eprintln!(
+        "scored in {:?}: {}",
+        started.elapsed(),
+        stderr.lines().last().unwrap_or_default()
+    );
 
     // Every damaged file is named in failures.csv, with a category and a reason.
     let (headers, rows) = read_csv(&out.join("failures.csv"));
