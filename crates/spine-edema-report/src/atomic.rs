@@ -41,16 +41,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Whether a file name is one of our temporary names: `.<name>.partial-<pid>` from
+/// [`write_atomic`], or `_<stem>-partial.nii[.gz]` from the NIfTI writer.
+pub fn is_partial_name(name: &str) -> bool {
+    name.contains(".partial-")
+        || (name.starts_with('_')
+            && (name.ends_with("-partial.nii") || name.ends_with("-partial.nii.gz")))
+}
+
 /// Removes temporary files left by a run that was killed while writing (they are never
-/// valid outputs).
+/// valid outputs), in `dir` and two levels below it (`exams/<exam_id>/`, `png/`): deep
+/// enough for every output, shallow enough not to walk an input tree the output folder
+/// happens to hold.
 pub fn remove_stale_partials(dir: &Path) {
+    remove_partials_below(dir, 2);
+}
+
+fn remove_partials_below(dir: &Path, depth: usize) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().contains(".partial-") {
-            let _ = fs::remove_file(entry.path());
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if depth > 0 {
+                remove_partials_below(&path, depth - 1);
+            }
+        } else if is_partial_name(&entry.file_name().to_string_lossy()) {
+            let _ = fs::remove_file(path);
         }
     }
 }
@@ -75,16 +93,26 @@ mod tests {
     }
 
     #[test]
-    fn stale_partials_are_removed() {
+    fn stale_partials_are_removed_in_subfolders_too() {
         let dir = tempfile::tempdir().unwrap();
+        let exam = dir.path().join("exams").join("e1");
+        fs::create_dir_all(&exam).unwrap();
         fs::write(dir.path().join(".x.json.partial-123"), b"half").unwrap();
         fs::write(dir.path().join("x.json"), b"{}").unwrap();
+        fs::write(exam.join(".t1.png.partial-9"), b"half").unwrap();
+        fs::write(exam.join("_bodies-partial.nii.gz"), b"half").unwrap();
+        fs::write(exam.join("t1.png"), b"png").unwrap();
         remove_stale_partials(dir.path());
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("x.json")]);
+        let names = |d: &Path| -> Vec<_> {
+            let mut n: Vec<_> = fs::read_dir(d)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(dir.path()), ["exams", "x.json"]);
+        assert_eq!(names(&exam), ["t1.png"]);
     }
 }

@@ -1,5 +1,7 @@
 //! The HTML report: one self-contained file (images inlined as base64, plots as inline
 //! SVG, no script, no network), readable in any browser and safe to archive or e-mail.
+//! Tables carry `data-exam-id` / `data-patient-id` attributes so scripts (and the
+//! browser test) can find an exam's rows without parsing headings.
 
 use base64::Engine;
 use std::fmt::Write;
@@ -103,7 +105,7 @@ th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
 tr.none td:first-child{border-left:6px solid #8fbf7f}tr.minor td:first-child{border-left:6px solid #f6d55c}
 tr.moderate td:first-child{border-left:6px solid #ed9b40}tr.severe td:first-child{border-left:6px solid #b0281c}
 figure{display:inline-block;margin:0 12px 12px 0;vertical-align:top}
-figure img{max-height:520px;border:1px solid #999;image-rendering:auto}
+figure img{height:440px;width:auto;border:1px solid #999;image-rendering:auto}
 figcaption{font-size:12px;color:#555}
 .facts{font-size:13px;color:#444}.facts b{color:#222}
 .notes{color:#8a5300;font-size:13px}
@@ -111,8 +113,14 @@ figcaption{font-size:12px;color:#555}
 nav a{margin-right:10px;font-size:13px}
 "#;
 
-fn table(out: &mut String, t: &Table, class: &str) {
-    let _ = write!(out, r#"<table class="{class}"><thead><tr>"#);
+/// Writes a table; `data` is an optional `data-*` attribute (name, value) naming what the
+/// table is about.
+fn table(out: &mut String, t: &Table, class: &str, data: Option<(&str, &str)>) {
+    let _ = write!(out, r#"<table class="{class}""#);
+    if let Some((name, value)) = data {
+        let _ = write!(out, r#" data-{name}="{}""#, escape(value));
+    }
+    out.push_str("><thead><tr>");
     for h in &t.headers {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }
@@ -168,7 +176,12 @@ pub fn render(report: &Report) -> String {
             "<h2>Patient {} — change over time</h2>",
             escape(&p.patient_id)
         );
-        table(&mut out, &p.changes, "changes");
+        table(
+            &mut out,
+            &p.changes,
+            "changes",
+            Some(("patient-id", &p.patient_id)),
+        );
     }
     for e in &report.exams {
         let _ = write!(
@@ -192,11 +205,16 @@ pub fn render(report: &Report) -> String {
                 c = escape(&f.caption)
             );
         }
-        table(&mut out, &e.vertebrae, "vertebrae");
+        table(
+            &mut out,
+            &e.vertebrae,
+            "vertebrae",
+            Some(("exam-id", &e.exam_id)),
+        );
     }
     if !report.failures.rows.is_empty() {
         out.push_str("<h2>Not scored</h2>");
-        table(&mut out, &report.failures, "failures");
+        table(&mut out, &report.failures, "failures", None);
     }
     out.push_str("</body></html>\n");
     out
@@ -234,6 +252,8 @@ mod tests {
         assert!(html.contains(r#"id="P1_2025""#));
         assert!(html.contains("data:image/png;base64,AQID"));
         assert!(html.contains(r#"<tr class="moderate"><td>L1</td><td>40.0</td></tr>"#));
+        assert!(html.contains(r#"<table class="vertebrae" data-exam-id="P1 2025">"#));
+        assert!(!html.contains("<script"), "no script");
         assert!(
             !html.contains("http://") && !html.contains("https://"),
             "no network references"

@@ -163,14 +163,9 @@ pub fn render(input: &OverlayInput) -> (RgbImage, usize) {
         if let Some(&(x0, y0, _, y1)) = extents.get(&style.label) {
             let text_w = text_width(&style.name, 2);
             let x = x0.saturating_sub(text_w + 6);
-            draw_text(
-                &mut img,
-                x,
-                (y0 + y1) / 2 - 7,
-                &style.name,
-                2,
-                [255, 255, 0],
-            );
+            // Centred on the body, clamped to the picture for a body cut by the top edge.
+            let y = ((y0 + y1) / 2).saturating_sub(7);
+            draw_text(&mut img, x, y, &style.name, 2, [255, 255, 0]);
         }
     }
     (img, slice)
@@ -304,5 +299,44 @@ mod tests {
         assert!(e[0] > e[1] + 50, "{e:?}");
         let n = img.get_pixel(40, 30).0;
         assert_eq!(n[0], n[1]);
+    }
+
+    /// Regression: a body cut by the top edge of a small (64-pixel) image put its level
+    /// name above row 0 and the label position underflowed (panic in debug builds).
+    #[test]
+    fn labels_a_body_touching_the_top_edge() {
+        let affine = Affine::from_steps(
+            nalgebra::Point3::new(-20.0, -50.0, 50.0),
+            [
+                nalgebra::Vector3::x() * 4.0,
+                -nalgebra::Vector3::z(),
+                nalgebra::Vector3::y(),
+            ],
+        );
+        let image = Volume::new(Array3::<f32>::from_elem((3, 64, 64), 50.0), affine);
+        let mut labels = Array3::<u16>::zeros((3, 64, 64));
+        for r in 0..4 {
+            for c in 30..50 {
+                labels[[1, r, c]] = 1;
+            }
+        }
+        let labels = image.with_voxels(labels);
+        let bodies = [BodyStyle {
+            label: 1,
+            name: "T3".into(),
+            colour: [0, 255, 0],
+        }];
+        let (img, _) = render(&OverlayInput {
+            image: &image,
+            labels: Some(&labels),
+            edema: None,
+            cement: None,
+            bodies: &bodies,
+        });
+        // The name is drawn (yellow) in the rows at the top, left of the body.
+        let yellow = (0..img.height().min(20))
+            .flat_map(|y| (0..30).map(move |x| (x, y)))
+            .any(|(x, y)| img.get_pixel(x, y).0 == [255, 255, 0]);
+        assert!(yellow, "level name not drawn");
     }
 }

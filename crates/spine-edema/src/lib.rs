@@ -24,6 +24,11 @@ pub mod segment;
 pub mod series;
 pub mod volume;
 
+/// The README's Rust examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{Error, Result};
 pub use exam::{ExamImages, FluidImage, ScoringMode};
 pub use geometry::{Affine, PointMm};

@@ -21,6 +21,7 @@ use spine_edema::load::{ExamSource, discover, load_exam};
 use spine_edema::masks::{ExternalMasks, MaskCodes, read_external_masks};
 use spine_edema::pipeline::{ExamReport, MaskSource, analyze_exam};
 use std::io::IsTerminal;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -56,7 +57,6 @@ pub fn run(args: &ScoreArgs) -> Result<i32> {
     std::fs::create_dir_all(&exams_dir)
         .with_context(|| format!("creating {}", exams_dir.display()))?;
     remove_stale_partials(out);
-    remove_stale_partials(&exams_dir);
 
     let (sources, skipped) = find_exams(args, &settings)?;
     let external = match &args.masks {
@@ -113,14 +113,19 @@ pub fn run(args: &ScoreArgs) -> Result<i32> {
     let outcomes: Vec<Outcome> = pool.install(|| {
         jobs.par_iter()
             .map(|job| {
-                let outcome = score_one(
-                    job,
-                    args,
-                    &settings,
-                    &settings_key,
-                    external.as_ref(),
-                    &exams_dir,
-                );
+                // A bug hit by one unusual exam must not end an overnight batch: the panic
+                // (already printed by the panic hook) becomes this exam's failure row.
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    score_one(
+                        job,
+                        args,
+                        &settings,
+                        &settings_key,
+                        external.as_ref(),
+                        &exams_dir,
+                    )
+                }))
+                .unwrap_or_else(|panic| internal_failure(job, &settings.pseudonymizer, &*panic));
                 progress.report(job, &outcome);
                 outcome
             })
@@ -302,7 +307,7 @@ fn score_one(
     let mut report = analysis.report.clone();
     pseudonymize_report(&mut report, p, &identifiers);
     let exam_dir = exams_dir.join(&job.exam_id);
-    let written = (|| -> Result<()> {
+    let written = (|| -> Result<Vec<u8>> {
         overlay_files::write_overlays(
             &exam_dir,
             &loaded.images,
@@ -316,20 +321,46 @@ fn score_one(
         let stored = StoredExam {
             exam_id: job.exam_id.clone(),
             fingerprint: fp.clone(),
-            report: report.clone(),
+            report,
         };
         let json = serde_json::to_vec_pretty(&stored)?;
         write_atomic(&json_path, &json)?;
-        Ok(())
+        Ok(json)
     })();
-    match written {
-        Ok(()) => Outcome::Scored(StoredExam {
-            exam_id: job.exam_id.clone(),
-            fingerprint: fp,
-            report,
-        }),
-        Err(e) => fail(&format!("{e:#}"), "io"),
+    let json = match written {
+        Ok(json) => json,
+        Err(e) => return fail(&format!("{e:#}"), "io"),
+    };
+    // The batch tables are built from the exam as its JSON reads back, exactly as a resumed
+    // run builds them from the file: a value that prints differently after the round trip
+    // (a confidence of 0.425 shown to 2 decimals) cannot make the two runs differ.
+    match serde_json::from_slice(&json) {
+        Ok(stored) => Outcome::Scored(stored),
+        Err(e) => fail(
+            &format!("{} does not read back: {e}", json_path.display()),
+            "internal",
+        ),
     }
+}
+
+/// The failure row of an exam whose scoring panicked (a bug, not a property of the input).
+fn internal_failure(job: &Job, p: &Pseudonymizer, panic: &(dyn std::any::Any + Send)) -> Outcome {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    let identifiers = identifiers_of(job);
+    Outcome::Failed(FailureRow {
+        path: shown_path(p, &common_folder(&job.files)),
+        exam_id: job.exam_id.clone(),
+        category: "internal".to_string(),
+        reason: scrub(
+            p,
+            &format!("internal error (please report it): {message}"),
+            &identifiers.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+    })
 }
 
 fn read_stored(path: &Path) -> Option<StoredExam> {
@@ -498,5 +529,35 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Regression: a resumed batch printed a confidence of 0.43 as 0.42, because the
+    /// default float parser of serde_json may land one unit in the last place off and the
+    /// first run used the in-memory value. Exam JSONs must read back bit for bit.
+    #[test]
+    fn floats_read_back_from_exam_json_bit_for_bit() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut mismatches = Vec::new();
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Values like the report's: fractions and percentages with long mantissas.
+            let value = (state >> 11) as f64 / (1u64 << 53) as f64 * 100.0;
+            let text = serde_json::to_string(&value).unwrap_or_default();
+            let back: f64 = serde_json::from_str(&text).unwrap_or(f64::NAN);
+            if back.to_bits() != value.to_bits() {
+                mismatches.push(text);
+            }
+        }
+        assert!(
+            mismatches.is_empty(),
+            "{} e.g. {:?}",
+            mismatches.len(),
+            &mismatches[..1]
+        );
     }
 }
