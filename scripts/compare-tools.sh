@@ -30,7 +30,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=10
 work="$repo/target/perf-work"
 update=()
-invocation="scripts/compare-tools.sh $*"
+invocation="scripts/compare-tools.sh${*:+$(printf ' %q' "$@")}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;

@@ -24,7 +24,7 @@ rounds=3
 exams="1 4 16"
 work="$repo/target/perf-work"
 update=()
-invocation="scripts/scaling.sh $*"
+invocation="scripts/scaling.sh${*:+$(printf ' %q' "$@")}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
