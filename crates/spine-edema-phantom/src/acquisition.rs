@@ -436,14 +436,27 @@ struct Slab {
     centre_anatomy: V3,
 }
 
-fn sagittal_slab(preset: Preset, matrix: Option<usize>, rng: &mut Rng) -> Slab {
+/// Geometry a caller forces on the sagittal series instead of drawing it (benchmarks need
+/// exact sizes). Applied after the draws, so the random stream and every other property
+/// of a seed stay the same.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SlabOverrides {
+    /// Matrix (rows = columns) of every sagittal series.
+    pub matrix: Option<usize>,
+    /// Matrix of the fluid-sensitive series (STIR, T2 fat-sat), over `matrix`.
+    pub fluid_matrix: Option<usize>,
+    /// Number of slices of every sagittal series.
+    pub slices: Option<usize>,
+}
+
+fn sagittal_slab(preset: Preset, forced: SlabOverrides, rng: &mut Rng) -> Slab {
     let fov_mm = match preset {
         Preset::Lumbar => rng.uniform(260.0, 340.0),
         Preset::Thoracolumbar => rng.uniform(360.0, 380.0),
         Preset::Thoracic => rng.uniform(320.0, 380.0),
     }
     .round();
-    let matrix = matrix.unwrap_or_else(|| {
+    let matrix = forced.matrix.unwrap_or_else(|| {
         rng.weighted(&[
             (256usize, 1.0),
             (320, 1.0),
@@ -456,7 +469,8 @@ fn sagittal_slab(preset: Preset, matrix: Option<usize>, rng: &mut Rng) -> Slab {
     let gap = rng.weighted(&[(0.0, 0.25), (0.1, 0.4), (0.2, 0.25), (0.3, 0.1)]);
     let spacing_mm = ((thickness_mm * (1.0 + gap)) * 10.0f64).round() / 10.0;
     // Enough slices to cover the bodies and pedicles (48–70 mm), within 11–17.
-    let n_slices = ((rng.uniform(48.0, 70.0) / spacing_mm).ceil() as usize).clamp(11, 17);
+    let drawn_slices = ((rng.uniform(48.0, 70.0) / spacing_mm).ceil() as usize).clamp(11, 17);
+    let n_slices = forced.slices.unwrap_or(drawn_slices);
     let oblique = rng.chance(0.7);
     let deg = if oblique {
         V3::new(
@@ -488,7 +502,7 @@ pub(crate) fn plan_exam(
     rng: &mut Rng,
     preset: Preset,
     scanner: Scanner,
-    matrix: Option<usize>,
+    forced: SlabOverrides,
     axial_centre: (V3, V3),
     uid: &mut dyn FnMut() -> String,
 ) -> ExamAcquisition {
@@ -523,7 +537,7 @@ pub(crate) fn plan_exam(
             Translation3::from(motion_mm),
             UnitQuaternion::from_rotation_matrix(&rotation_deg(motion_deg)),
         );
-    let t1_slab = sagittal_slab(preset, matrix, rng);
+    let t1_slab = sagittal_slab(preset, forced, rng);
     let fluid_role = if rng.chance(0.7) {
         SeriesRole::Stir
     } else {
@@ -557,7 +571,7 @@ pub(crate) fn plan_exam(
         let words = words(vendor, role, preset, etl, rng);
         let same_geometry =
             role != SeriesRole::AxialT2 && (role == SeriesRole::T1 || rng.chance(0.65));
-        let drawn = sagittal_slab(preset, matrix, rng);
+        let drawn = sagittal_slab(preset, forced, rng);
         let slab = if same_geometry {
             Slab {
                 matrix: if role == SeriesRole::T1 || rng.chance(0.5) {
@@ -591,7 +605,7 @@ pub(crate) fn plan_exam(
                     rng.int(5, 9) as usize,
                     4.0,
                     4.4,
-                    matrix.unwrap_or(256).min(320),
+                    forced.matrix.unwrap_or(256).min(320),
                 )
             } else {
                 // Technologists plan on the patient as lying in the scanner.
@@ -611,7 +625,10 @@ pub(crate) fn plan_exam(
                     slab.n_slices,
                     slab.thickness_mm,
                     slab.spacing_mm,
-                    slab.matrix,
+                    match (role, forced.fluid_matrix) {
+                        (SeriesRole::Stir | SeriesRole::T2FatSat, Some(m)) => m,
+                        _ => slab.matrix,
+                    },
                 )
             };
         let pixel = fov / mat as f64;

@@ -1,7 +1,7 @@
 //! Generation of a patient in memory: design → anatomy per exam → acquisition → rendered
 //! series, label maps and truth.
 
-use crate::acquisition::{ExamAcquisition, SeriesRole, plan_exam, scanner};
+use crate::acquisition::{ExamAcquisition, SeriesRole, SlabOverrides, plan_exam, scanner};
 use crate::anatomy::Anatomy;
 use crate::dicom_out::{Identity, Syntax};
 use crate::error::Result;
@@ -171,7 +171,11 @@ pub fn generate_patient(opts: &PhantomOptions) -> Result<PatientPhantom> {
             &mut acq_rng,
             opts.preset,
             scan,
-            opts.matrix,
+            SlabOverrides {
+                matrix: opts.matrix,
+                fluid_matrix: opts.fluid_matrix,
+                slices: opts.slices,
+            },
             (fv.centre, fv.sup),
             &mut next_uid,
         );

@@ -114,6 +114,13 @@ pub struct PhantomOptions {
     pub followups: usize,
     /// Force this matrix (rows = columns) on every sagittal series; `None` draws 256–512.
     pub matrix: Option<usize>,
+    /// Force this matrix on the fluid-sensitive series (STIR, T2 fat-sat) only, over
+    /// `matrix`: scanners often acquire STIR coarser than T1 (e.g. 320² against 512²).
+    #[serde(default)]
+    pub fluid_matrix: Option<usize>,
+    /// Force this number of slices on every sagittal series; `None` draws 11–17.
+    #[serde(default)]
+    pub slices: Option<usize>,
     /// Write compressed transfer syntaxes (RLE Lossless or Deflated Explicit VR LE).
     pub compressed: bool,
     /// Add distractor series (sagittal T2 without fat suppression, axial T2) at random.
@@ -127,17 +134,35 @@ impl Default for PhantomOptions {
             seed: 1,
             followups: 0,
             matrix: None,
+            fluid_matrix: None,
+            slices: None,
             compressed: false,
             extra_series: true,
         }
     }
 }
 
+/// Fewest forced slices: a stack with a midline slice between two others.
+const MIN_SLICES: usize = 3;
+/// Most forced slices: a 4 mm sagittal slab of 64 slices (≈ 26 cm) already covers the
+/// whole body width; more only costs generation time.
+const MAX_SLICES: usize = 64;
+
 impl PhantomOptions {
     fn validate(&self) -> Result<()> {
-        if let Some(m) = self.matrix.filter(|m| !(64..=1024).contains(m)) {
+        for m in [self.matrix, self.fluid_matrix].into_iter().flatten() {
+            if !(64..=1024).contains(&m) {
+                return Err(PhantomError::InvalidOption(format!(
+                    "matrix {m} outside 64–1024"
+                )));
+            }
+        }
+        if let Some(n) = self
+            .slices
+            .filter(|n| !(MIN_SLICES..=MAX_SLICES).contains(n))
+        {
             return Err(PhantomError::InvalidOption(format!(
-                "matrix {m} outside 64–1024"
+                "{n} slices outside {MIN_SLICES}–{MAX_SLICES}"
             )));
         }
         if self.followups > 10 {

@@ -172,6 +172,18 @@ pub struct PhantomArgs {
     /// Instead of one patient, write N varied patients (presets, pathology, scanners).
     #[arg(long, value_name = "N")]
     pub suite: Option<usize>,
+    /// Matrix (rows = columns) of every sagittal series instead of a random 256–512.
+    #[arg(long, value_name = "N", conflicts_with = "suite")]
+    pub matrix: Option<usize>,
+    /// Matrix of the STIR / T2 fat-sat series only (e.g. 320 with `--matrix 512`).
+    #[arg(long, value_name = "N", conflicts_with = "suite")]
+    pub fluid_matrix: Option<usize>,
+    /// Number of slices of every sagittal series instead of a random 11–17.
+    #[arg(long, value_name = "N", conflicts_with = "suite")]
+    pub slices: Option<usize>,
+    /// Leave out the distractor series (sagittal T2, axial T2): only T1 and fluid-sensitive.
+    #[arg(long, conflicts_with = "suite")]
+    pub no_extra_series: bool,
 }
 
 /// `bench` flags.
@@ -185,6 +197,10 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Only index the headers and decode the pixels of every series (no alignment,
+    /// segmentation or scoring): the floor the full analysis is compared with.
+    #[arg(long)]
+    pub decode_only: bool,
 }
 
 /// `config` flags.

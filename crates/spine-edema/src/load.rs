@@ -74,16 +74,10 @@ impl ExamSource {
     /// Every input file of the exam (for fingerprints and messages).
     pub fn files(&self) -> Vec<PathBuf> {
         match self {
-            ExamSource::Dicom { study, .. } => {
-                let mut files: Vec<PathBuf> = study
-                    .series
-                    .iter()
-                    .flat_map(|s| s.frames.iter().map(|f| f.path.clone()))
-                    .collect();
-                files.sort();
-                files.dedup();
-                files
-            }
+            ExamSource::Dicom { study, .. } => study_files(study)
+                .into_iter()
+                .map(Path::to_path_buf)
+                .collect(),
             ExamSource::Nifti(n) => [&n.t1, &n.stir, &n.t2fs, &n.t2]
                 .into_iter()
                 .flatten()
@@ -124,6 +118,18 @@ impl ExamSource {
             ExamSource::Nifti(n) => format!("NIfTI exam {} ({first})", n.exam_id),
         }
     }
+}
+
+/// The distinct files of a study, sorted (a multi-frame file holds several frames).
+fn study_files(study: &Study) -> Vec<&Path> {
+    let mut files: Vec<&Path> = study
+        .series
+        .iter()
+        .flat_map(|s| s.frames.iter().map(|f| f.path.as_path()))
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    files
 }
 
 /// Everything found under some paths.
@@ -325,9 +331,12 @@ fn load_dicom(patient_id: &str, study: &Study, cfg: &LoadConfig) -> Result<Loade
         }
         _ => false,
     };
+    // The decoded volumes move into the images: no copy of the voxels.
+    let (t1_volume, t1_used) = t1.map(|(v, u, _)| (v, u)).unzip();
+    let (fluid_volume, fluid_used) = fluid.map(|(v, u, _)| (v, u)).unzip();
     let (images, alignment) = assemble(
-        t1.as_ref().map(|(v, u, _)| (v, u)),
-        fluid.as_ref().map(|(v, u, _)| (v, u)),
+        t1_volume,
+        fluid_volume.zip(fluid_used.as_ref().map(|u| u.contrast)),
         same_frame,
         cfg,
     )?;
@@ -347,16 +356,11 @@ fn load_dicom(patient_id: &str, study: &Study, cfg: &LoadConfig) -> Result<Loade
                 DateSource::AcquisitionDate => "acquisition_date".to_string(),
             }),
             study_description: study.study_description.clone(),
-            t1: t1.map(|(_, u, _)| u),
-            fluid: fluid.map(|(_, u, _)| u),
+            t1: t1_used,
+            fluid: fluid_used,
             choice_reason: choice.reason,
             alignment,
-            files: ExamSource::Dicom {
-                patient_id: patient_id.to_string(),
-                study: study.clone(),
-            }
-            .files()
-            .len(),
+            files: study_files(study).len(),
         },
         images,
     })
@@ -397,9 +401,11 @@ fn load_nifti(files: &NiftiExamFiles, cfg: &LoadConfig) -> Result<LoadedExam> {
     // dcm2niix output of one session shares scanner coordinates.
     let decode_time = started.elapsed();
     let started = Instant::now();
+    let (t1_volume, t1_used) = t1.unzip();
+    let (fluid_volume, fluid_used) = fluid.unzip();
     let (images, alignment) = assemble(
-        t1.as_ref().map(|(v, u)| (v, u)),
-        fluid.as_ref().map(|(v, u)| (v, u)),
+        t1_volume,
+        fluid_volume.zip(fluid_used.as_ref().map(|u| u.contrast)),
         true,
         cfg,
     )?;
@@ -415,8 +421,8 @@ fn load_nifti(files: &NiftiExamFiles, cfg: &LoadConfig) -> Result<LoadedExam> {
             study_date: None,
             date_source: None,
             study_description: files.session.clone(),
-            t1: t1.map(|(_, u)| u),
-            fluid: fluid.map(|(_, u)| u),
+            t1: t1_used,
+            fluid: fluid_used,
             choice_reason: "NIfTI files named by contrast".to_string(),
             alignment,
             files: ExamSource::Nifti(files.clone()).files().len(),
@@ -426,38 +432,35 @@ fn load_nifti(files: &NiftiExamFiles, cfg: &LoadConfig) -> Result<LoadedExam> {
 }
 
 /// Puts the fluid series on the T1 grid: as is when the grids agree, otherwise resampled by
-/// geometry, refined by a bounded rigid search when both share a frame of reference.
+/// geometry, refined by a bounded rigid search when both share a frame of reference. Takes
+/// the decoded volumes by value so that they move into the images instead of being copied.
 fn assemble(
-    t1: Option<(&Volume<f32>, &SeriesUsed)>,
-    fluid: Option<(&Volume<f32>, &SeriesUsed)>,
+    t1: Option<Volume<f32>>,
+    fluid: Option<(Volume<f32>, Contrast)>,
     same_frame: bool,
     cfg: &LoadConfig,
 ) -> Result<(ExamImages, Option<AlignmentSummary>)> {
-    let Some((t1_volume, _)) = t1 else {
-        let fluid = fluid.map(|(v, u)| FluidImage {
-            contrast: u.contrast,
-            volume: v.clone(),
-        });
+    let Some(t1) = t1 else {
+        let fluid = fluid.map(|(volume, contrast)| FluidImage { contrast, volume });
         return Ok((ExamImages { t1: None, fluid }, None));
     };
-    let Some((fluid_volume, fluid_used)) = fluid else {
+    let Some((fluid_volume, contrast)) = fluid else {
         return Ok((
             ExamImages {
-                t1: Some(t1_volume.clone()),
+                t1: Some(t1),
                 fluid: None,
             },
             None,
         ));
     };
-    if fluid_volume.same_grid(t1_volume) && !cfg.registration.enabled {
-        let fluid = FluidImage {
-            contrast: fluid_used.contrast,
-            volume: fluid_volume.clone(),
-        };
+    if fluid_volume.same_grid(&t1) && !cfg.registration.enabled {
         return Ok((
             ExamImages {
-                t1: Some(t1_volume.clone()),
-                fluid: Some(fluid),
+                t1: Some(t1),
+                fluid: Some(FluidImage {
+                    contrast,
+                    volume: fluid_volume,
+                }),
             },
             Some(AlignmentSummary {
                 method: "same grid".into(),
@@ -467,7 +470,7 @@ fn assemble(
         ));
     }
     let fit = if cfg.registration.enabled && same_frame {
-        refine_rigid(t1_volume, fluid_volume, &cfg.registration.rigid)
+        refine_rigid(&t1, &fluid_volume, &cfg.registration.rigid)
             .ok()
             // A fit that hit a search bound may be a false optimum: trust the scanner coordinates.
             .filter(|f| !f.at_bound)
@@ -475,9 +478,9 @@ fn assemble(
         None
     };
     let resampled = resample_trilinear(
-        fluid_volume,
-        t1_volume.shape(),
-        &t1_volume.affine,
+        &fluid_volume,
+        t1.shape(),
+        &t1.affine,
         fit.as_ref().map(|f| &f.transform),
     );
     let alignment = match &fit {
@@ -492,14 +495,13 @@ fn assemble(
             residual_mm: None,
         },
     };
-    let fluid = FluidImage {
-        contrast: fluid_used.contrast,
-        volume: resampled,
-    };
     Ok((
         ExamImages {
-            t1: Some(t1_volume.clone()),
-            fluid: Some(fluid),
+            t1: Some(t1),
+            fluid: Some(FluidImage {
+                contrast,
+                volume: resampled,
+            }),
         },
         Some(alignment),
     ))

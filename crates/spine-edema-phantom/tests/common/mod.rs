@@ -14,6 +14,8 @@ pub fn small(preset: Preset, seed: u64, compressed: bool) -> PhantomOptions {
         seed,
         followups: 1,
         matrix: Some(160),
+        fluid_matrix: None,
+        slices: None,
         compressed,
         extra_series: true,
     }

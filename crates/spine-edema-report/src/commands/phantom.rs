@@ -21,6 +21,10 @@ pub fn run(args: &PhantomArgs) -> Result<i32> {
         preset,
         seed: args.seed,
         followups: args.followups,
+        matrix: args.matrix,
+        fluid_matrix: args.fluid_matrix,
+        slices: args.slices,
+        extra_series: !args.no_extra_series,
         ..Default::default()
     };
     let patient = generate_patient(&opts)?;
