@@ -97,6 +97,7 @@ pub fn phantom_batch(
                 matrix: Some(64),
                 compressed: i % 3 == 2,
                 extra_series: false,
+                ..PhantomOptions::default()
             };
             let patient = generate_patient(&opts).unwrap();
             spine_edema_phantom::write_patient(&patient, dir).unwrap()
