@@ -507,6 +507,26 @@ fn cases() -> Vec<Case> {
             "slow-960-mb.dcm",
             Expect::err(Stage::Index, "decoding", "slow-960-mb.dcm").with_survivors(6),
         ),
+        fuzz_case(
+            "fuzz: meta group element renumbered, data set claims 1.9 GB",
+            "meta-group-element-renumbered.dcm",
+            Expect::err(
+                Stage::Index,
+                "decoding",
+                "meta-group-element-renumbered.dcm",
+            )
+            .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: 1.4 GB element past the Pixel Data tag inside an item",
+            "huge-element-after-pixel-tag-in-item.dcm",
+            Expect::err(
+                Stage::Index,
+                "decoding",
+                "huge-element-after-pixel-tag-in-item.dcm",
+            )
+            .with_survivors(6),
+        ),
         case(
             "structured report among the images",
             Expect::err(Stage::Index, "unsupported", "report.dcm").with_survivors(6),

@@ -97,10 +97,12 @@ pub(crate) fn check_lengths(
                 Encoding::META,
                 limits,
             );
-            match meta.meta_group()? {
-                Some(ts_uid) => (meta.position, Encoding::of(&ts_uid)),
-                None => return Ok(()),
-            }
+            // Without a transfer syntax the parser fails anyway; walk the rest as the
+            // default (explicit VR little endian) so no length goes unchecked.
+            let ts_uid = meta
+                .meta_group()?
+                .unwrap_or_else(|| uids::EXPLICIT_VR_LITTLE_ENDIAN.to_string());
+            (meta.position, Encoding::of(&ts_uid))
         }
     };
     let cursor = if encoding.deflated {
@@ -271,11 +273,15 @@ impl<'a, 'p> Walker<'a, 'p> {
     /// leaving the position at the first data set element; `None` when there is none.
     fn meta_group(&mut self) -> Result<Option<String>> {
         let mut transfer_syntax = None;
+        // The parser reads the meta group up to the end its group length (0002,0000)
+        // gives, whatever the groups of the elements inside; so does this walk.
+        let mut group_end: Option<u64> = None;
         loop {
             let Some(group) = self.u16()? else {
                 return Ok(transfer_syntax);
             };
-            if group != 0x0002 {
+            let inside = group_end.is_some_and(|end| self.position <= end);
+            if group != 0x0002 && !inside {
                 // The first data set element: step back to its start.
                 if let Cursor::Plain { reader, .. } = &mut self.cursor {
                     reader
@@ -298,7 +304,12 @@ impl<'a, 'p> Walker<'a, 'p> {
             if len == UNDEFINED {
                 return Ok(None);
             }
-            if tag == tags::TRANSFER_SYNTAX_UID && len <= 64 {
+            if tag == tags::FILE_META_INFORMATION_GROUP_LENGTH && len == 4 {
+                let Some(value) = self.u32()? else {
+                    return Ok(None);
+                };
+                group_end = Some(self.position + u64::from(value));
+            } else if tag == tags::TRANSFER_SYNTAX_UID && len <= 64 {
                 let mut value = vec![0u8; len as usize];
                 let read = match &mut self.cursor {
                     Cursor::Plain { reader, .. } => reader.read_exact(&mut value),
@@ -399,7 +410,9 @@ impl<'a, 'p> Walker<'a, 'p> {
             }
             return Ok(Ok(()));
         }
-        if stop_at_pixel_data && tag >= tags::PIXEL_DATA {
+        // The index pass's parser stops at Pixel Data only at the top level: inside an
+        // item it leaves the item there but goes on reading the element's value.
+        if stop_at_pixel_data && open.is_empty() && tag >= tags::PIXEL_DATA {
             return Ok(Err(Stop::End));
         }
         let (vr, len) = if self.encoding.explicit_vr {

@@ -102,7 +102,9 @@ pub(crate) fn open(path: &Path, mode: ReadMode, limits: &Limits) -> Result<Defau
         Framing::MetaFirst => Start::Meta(0),
         Framing::Bare(ts_uid) => Start::Bare(Encoding::of(ts_uid)),
     };
-    check_lengths(path, start, mode == ReadMode::Header, limits)?;
+    // A bare data set is parsed whole even for the index pass (see `open_bare`).
+    let whole = mode == ReadMode::Full || matches!(framing, Framing::Bare(_));
+    check_lengths(path, start, !whole, limits)?;
     let options = OpenFileOptions::new();
     let options = match mode {
         ReadMode::Header => options.read_until(tags::PIXEL_DATA),
