@@ -27,6 +27,10 @@ pub struct Limits {
     pub max_slices_per_series: usize,
     /// Largest decoded series volume in bytes (`f32` voxels).
     pub max_volume_bytes: u64,
+    /// Deepest nesting of sequences in one file. The parser builds nested sequences by
+    /// recursion, so an unbounded depth overflows the stack; real files (enhanced MR
+    /// functional groups, SR content trees) stay far below this.
+    pub max_sequence_depth: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +44,7 @@ impl Default for Limits {
             max_files: 2_000_000,
             max_slices_per_series: 4096,
             max_volume_bytes: 2 << 30,
+            max_sequence_depth: 64,
         }
     }
 }

@@ -15,6 +15,7 @@
 mod decode;
 mod header;
 mod index;
+mod lengths;
 mod limits;
 mod open;
 mod walk;

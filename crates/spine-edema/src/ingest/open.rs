@@ -5,6 +5,7 @@
 
 #![deny(clippy::indexing_slicing)]
 
+use super::lengths::{Encoding, Start, check_lengths};
 use super::limits::Limits;
 use crate::error::{Error, Result};
 use dicom_core::VR;
@@ -41,7 +42,7 @@ enum Framing {
 
 /// Explicit VR Big Endian: retired from the standard (hence no non-deprecated constant)
 /// but still found in archives.
-const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
+pub(crate) const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
 
 /// Groups a bare data set plausibly starts with (command, identifying, patient,
 /// acquisition, relationship, image pixel description).
@@ -94,6 +95,16 @@ pub(crate) fn open(path: &Path, mode: ReadMode, limits: &Limits) -> Result<Defau
         .and_then(|f| f.take(132).read_to_end(&mut head))
         .map_err(|e| Error::io(path, e))?;
     let framing = sniff(&head).ok_or_else(|| Error::decoding(path, "not a DICOM file"))?;
+    // The parser trusts declared lengths and recurses into sequences; check both first.
+    let start = match framing {
+        Framing::Part10 => Start::Meta(132),
+        Framing::MagicFirst => Start::Meta(4),
+        Framing::MetaFirst => Start::Meta(0),
+        Framing::Bare(ts_uid) => Start::Bare(Encoding::of(ts_uid)),
+    };
+    // A bare data set is parsed whole even for the index pass (see `open_bare`).
+    let whole = mode == ReadMode::Full || matches!(framing, Framing::Bare(_));
+    check_lengths(path, start, !whole, limits)?;
     let options = OpenFileOptions::new();
     let options = match mode {
         ReadMode::Header => options.read_until(tags::PIXEL_DATA),

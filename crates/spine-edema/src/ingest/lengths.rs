@@ -1,0 +1,575 @@
+//! Checking a file's declared element lengths and sequence nesting before the DICOM
+//! parser sees it.
+//!
+//! dicom-parser 0.10 reserves and zero-fills an element's declared length before reading
+//! its value, and dicom-object builds nested sequences by recursion. A 700-byte file that
+//! declares a 3.7 GB element therefore makes the process touch 3.7 GB, and a file of a
+//! few kilobytes nesting thousands of sequences overflows the thread's stack (an abort,
+//! which no `catch_unwind` can turn into an error). Both were found by fuzzing the ingest
+//! path (`docs/reliability.md`). This pass walks the element headers with a fixed amount
+//! of memory and rejects a length that runs past the end of the data, or nesting deeper
+//! than [`Limits::max_sequence_depth`], naming the file.
+//!
+//! The walk reads headers exactly as dicom-parser does (an unknown VR code is UN with a
+//! 4-byte length; any undefined-length element other than Pixel Data opens a sequence
+//! in the same encoding), so it sees the lengths the parser would act on. A construct it
+//! cannot follow (an unexpected item tag, contents overrunning their container) ends the
+//! walk and leaves the rest to the parser.
+
+#![deny(clippy::indexing_slicing)]
+
+use super::limits::Limits;
+use crate::error::{Error, Result};
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::{StandardDataDictionary, tags, uids};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+
+/// How a data set is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Encoding {
+    /// VRs are written in element headers.
+    pub explicit_vr: bool,
+    /// Numbers are big endian.
+    pub big_endian: bool,
+    /// The data set is a raw deflate stream.
+    pub deflated: bool,
+}
+
+impl Encoding {
+    /// The encoding of transfer syntax `uid`. Every syntax not named here (the native
+    /// explicit little endian one and all the encapsulated ones) is explicit VR little
+    /// endian (PS3.5 §10, Annex A).
+    pub(crate) fn of(uid: &str) -> Self {
+        let uid = uid.trim_end_matches(['\0', ' ']);
+        Encoding {
+            explicit_vr: uid != uids::IMPLICIT_VR_LITTLE_ENDIAN,
+            big_endian: uid == super::open::EXPLICIT_VR_BIG_ENDIAN,
+            deflated: uid == uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+                || uid == uids::JPIP_REFERENCED_DEFLATE,
+        }
+    }
+
+    const META: Encoding = Encoding {
+        explicit_vr: true,
+        big_endian: false,
+        deflated: false,
+    };
+}
+
+/// Where the data set starts in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// A meta group (explicit VR little endian) at this offset, then the data set in the
+    /// transfer syntax it names.
+    Meta(u64),
+    /// A bare data set at offset 0 in this encoding.
+    Bare(Encoding),
+}
+
+/// Reads `path` from `start` and fails when a declared length runs past the end of the
+/// data or sequences nest deeper than the limit. With `stop_at_pixel_data`, the walk
+/// ends where the index pass's parser stops (the first tag at or after Pixel Data).
+pub(crate) fn check_lengths(
+    path: &Path,
+    start: Start,
+    stop_at_pixel_data: bool,
+    limits: &Limits,
+) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut reader = BufReader::new(file);
+    let (offset, encoding) = match start {
+        Start::Bare(encoding) => (0, encoding),
+        Start::Meta(offset) => {
+            reader
+                .seek(std::io::SeekFrom::Start(offset))
+                .map_err(|e| Error::io(path, e))?;
+            let mut meta = Walker::new(
+                path,
+                Cursor::Plain {
+                    reader: &mut reader,
+                    size,
+                },
+                offset,
+                Encoding::META,
+                limits,
+            );
+            // Without a transfer syntax the parser fails anyway; walk the rest as the
+            // default (explicit VR little endian) so no length goes unchecked.
+            let ts_uid = meta
+                .meta_group()?
+                .unwrap_or_else(|| uids::EXPLICIT_VR_LITTLE_ENDIAN.to_string());
+            (meta.position, Encoding::of(&ts_uid))
+        }
+    };
+    let cursor = if encoding.deflated {
+        Cursor::Inflated(flate2::bufread::DeflateDecoder::new(&mut reader))
+    } else {
+        Cursor::Plain {
+            reader: &mut reader,
+            size,
+        }
+    };
+    let position = if encoding.deflated { 0 } else { offset };
+    Walker::new(path, cursor, position, encoding, limits).data_set(stop_at_pixel_data)
+}
+
+/// The bytes being walked: the file itself (seekable, size known) or the inflated
+/// stream of a deflated data set (read through, size found at its end).
+enum Cursor<'a> {
+    Plain {
+        reader: &'a mut BufReader<File>,
+        size: u64,
+    },
+    Inflated(flate2::bufread::DeflateDecoder<&'a mut BufReader<File>>),
+}
+
+/// Why a walk stopped early without a verdict.
+enum Stop {
+    /// End of data where an element could start: a well-formed end.
+    End,
+    /// Something this walk does not follow; the parser decides.
+    GiveUp,
+}
+
+struct Walker<'a, 'p> {
+    path: &'p Path,
+    cursor: Cursor<'a>,
+    position: u64,
+    encoding: Encoding,
+    max_depth: usize,
+}
+
+/// One open sequence, item or pixel-fragment list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Open {
+    /// Offset just past its last byte, when its length is defined.
+    end: Option<u64>,
+    /// Encapsulated pixel data: its items are fragments of bytes, not data sets.
+    fragments: bool,
+}
+
+const ITEM: Tag = Tag(0xFFFE, 0xE000);
+const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
+const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+impl<'a, 'p> Walker<'a, 'p> {
+    fn new(
+        path: &'p Path,
+        cursor: Cursor<'a>,
+        position: u64,
+        encoding: Encoding,
+        limits: &Limits,
+    ) -> Self {
+        Walker {
+            path,
+            cursor,
+            position,
+            encoding,
+            max_depth: limits.max_sequence_depth,
+        }
+    }
+
+    /// Reads exactly `N` bytes; `None` at the end of the data.
+    fn bytes<const N: usize>(&mut self) -> Result<Option<[u8; N]>> {
+        let mut buf = [0u8; N];
+        let read = match &mut self.cursor {
+            Cursor::Plain { reader, .. } => reader.read_exact(&mut buf),
+            Cursor::Inflated(decoder) => decoder.read_exact(&mut buf),
+        };
+        match read {
+            Ok(()) => {
+                self.position += N as u64;
+                Ok(Some(buf))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            // A corrupt deflate stream: the parser reports it in its own words.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Ok(None),
+            Err(e) => Err(Error::io(self.path, e)),
+        }
+    }
+
+    fn u16(&mut self) -> Result<Option<u16>> {
+        Ok(self.bytes::<2>()?.map(|b| {
+            if self.encoding.big_endian {
+                u16::from_be_bytes(b)
+            } else {
+                u16::from_le_bytes(b)
+            }
+        }))
+    }
+
+    fn u32(&mut self) -> Result<Option<u32>> {
+        Ok(self.bytes::<4>()?.map(|b| {
+            if self.encoding.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        }))
+    }
+
+    /// Skips a value of `len` bytes, failing when fewer remain.
+    fn skip(&mut self, tag: Tag, len: u32) -> Result<()> {
+        let len = u64::from(len);
+        let remaining = match &mut self.cursor {
+            Cursor::Plain { reader, size } => {
+                let remaining = size.saturating_sub(self.position);
+                if len <= remaining {
+                    let step = i64::try_from(len).unwrap_or(i64::MAX);
+                    reader
+                        .seek_relative(step)
+                        .map_err(|e| Error::io(self.path, e))?;
+                    self.position += len;
+                    return Ok(());
+                }
+                remaining
+            }
+            Cursor::Inflated(decoder) => {
+                let Ok(copied) =
+                    std::io::copy(&mut Read::take(&mut *decoder, len), &mut std::io::sink())
+                else {
+                    // A corrupt deflate stream: the next read ends the walk.
+                    return Ok(());
+                };
+                self.position += copied;
+                if copied == len {
+                    return Ok(());
+                }
+                copied
+            }
+        };
+        Err(self.too_long(tag, len, remaining))
+    }
+
+    /// Fails when a container of `len` bytes would run past the end of the data.
+    fn fits(&mut self, tag: Tag, len: u32) -> Result<()> {
+        if let Cursor::Plain { size, .. } = self.cursor {
+            let remaining = size.saturating_sub(self.position);
+            if u64::from(len) > remaining {
+                return Err(self.too_long(tag, u64::from(len), remaining));
+            }
+        }
+        Ok(())
+    }
+
+    fn too_long(&self, tag: Tag, len: u64, remaining: u64) -> Error {
+        Error::decoding(
+            self.path,
+            format!(
+                "element ({:04X},{:04X}) declares {len} bytes at offset {} but only {remaining} \
+                 follow (corrupt length or truncated file)",
+                tag.0, tag.1, self.position
+            ),
+        )
+    }
+
+    /// Walks the meta group (elements of group 0002) and returns the transfer syntax UID,
+    /// leaving the position at the first data set element; `None` when there is none.
+    fn meta_group(&mut self) -> Result<Option<String>> {
+        let mut transfer_syntax = None;
+        // The parser reads the meta group up to the end its group length (0002,0000)
+        // gives, whatever the groups of the elements inside; so does this walk.
+        let mut group_end: Option<u64> = None;
+        loop {
+            let Some(group) = self.u16()? else {
+                return Ok(transfer_syntax);
+            };
+            let inside = group_end.is_some_and(|end| self.position <= end);
+            if group != 0x0002 && !inside {
+                // The first data set element: step back to its start.
+                if let Cursor::Plain { reader, .. } = &mut self.cursor {
+                    reader
+                        .seek_relative(-2)
+                        .map_err(|e| Error::io(self.path, e))?;
+                }
+                self.position -= 2;
+                return Ok(transfer_syntax);
+            }
+            let Some(element) = self.u16()? else {
+                return Ok(None);
+            };
+            let tag = Tag(group, element);
+            let Some(vr) = self.bytes::<2>()?.map(unknown_as_un) else {
+                return Ok(None);
+            };
+            let Some(len) = self.value_length(vr)? else {
+                return Ok(None);
+            };
+            if len == UNDEFINED {
+                return Ok(None);
+            }
+            if tag == tags::FILE_META_INFORMATION_GROUP_LENGTH && len == 4 {
+                let Some(value) = self.u32()? else {
+                    return Ok(None);
+                };
+                group_end = Some(self.position + u64::from(value));
+            } else if tag == tags::TRANSFER_SYNTAX_UID && len <= 64 {
+                let mut value = vec![0u8; len as usize];
+                let read = match &mut self.cursor {
+                    Cursor::Plain { reader, .. } => reader.read_exact(&mut value),
+                    Cursor::Inflated(decoder) => decoder.read_exact(&mut value),
+                };
+                if read.is_err() {
+                    return Ok(None);
+                }
+                self.position += u64::from(len);
+                transfer_syntax = Some(String::from_utf8_lossy(&value).into_owned());
+            } else {
+                self.skip(tag, len)?;
+            }
+        }
+    }
+
+    /// The length field after an explicit VR: 4 bytes (after 2 reserved) for the VRs of
+    /// PS3.5 Table 7.1-1, else 2 bytes.
+    fn value_length(&mut self, vr: VR) -> Result<Option<u32>> {
+        use VR::*;
+        if matches!(
+            vr,
+            OB | OD | OF | OL | OV | OW | SQ | SV | UC | UN | UR | UT | UV
+        ) {
+            if self.bytes::<2>()?.is_none() {
+                return Ok(None);
+            }
+            self.u32()
+        } else {
+            Ok(self.u16()?.map(u32::from))
+        }
+    }
+
+    /// Walks the data set to its end (or to Pixel Data when `stop_at_pixel_data`).
+    fn data_set(&mut self, stop_at_pixel_data: bool) -> Result<()> {
+        let mut open: Vec<Open> = Vec::new();
+        loop {
+            // Close the containers whose defined length has been walked.
+            while let Some(&Open { end: Some(end), .. }) = open.last() {
+                if self.position < end {
+                    break;
+                }
+                if self.position > end {
+                    return Ok(()); // contents overran their container: the parser decides
+                }
+                open.pop();
+            }
+            match self.element(&mut open, stop_at_pixel_data)? {
+                Ok(()) => {}
+                Err(Stop::End | Stop::GiveUp) => return Ok(()),
+            }
+            if open.len() > self.max_depth {
+                return Err(Error::limits(
+                    self.path,
+                    format!(
+                        "sequences nested more than {} deep (at offset {})",
+                        self.max_depth, self.position
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Walks one element header (and skips its value, or opens it as a container).
+    fn element(
+        &mut self,
+        open: &mut Vec<Open>,
+        stop_at_pixel_data: bool,
+    ) -> Result<std::result::Result<(), Stop>> {
+        let (Some(group), Some(element)) = (self.u16()?, self.u16()?) else {
+            return Ok(Err(Stop::End));
+        };
+        let tag = Tag(group, element);
+        if group == 0xFFFE {
+            let Some(len) = self.u32()? else {
+                return Ok(Err(Stop::End));
+            };
+            let in_fragments = open.last().is_some_and(|o| o.fragments);
+            match tag {
+                ITEM if in_fragments => self.skip(tag, len)?,
+                ITEM if len == UNDEFINED => open.push(Open {
+                    end: None,
+                    fragments: false,
+                }),
+                ITEM => {
+                    self.fits(tag, len)?;
+                    open.push(Open {
+                        end: Some(self.position + u64::from(len)),
+                        fragments: false,
+                    });
+                }
+                ITEM_END | SEQUENCE_END => {
+                    if open.last().is_some_and(|o| o.end.is_none()) {
+                        open.pop();
+                    }
+                }
+                _ => return Ok(Err(Stop::GiveUp)),
+            }
+            return Ok(Ok(()));
+        }
+        // The index pass's parser stops at Pixel Data only at the top level: inside an
+        // item it leaves the item there but goes on reading the element's value.
+        if stop_at_pixel_data && open.is_empty() && tag >= tags::PIXEL_DATA {
+            return Ok(Err(Stop::End));
+        }
+        let (vr, len) = if self.encoding.explicit_vr {
+            let Some(vr) = self.bytes::<2>()?.map(unknown_as_un) else {
+                return Ok(Err(Stop::End));
+            };
+            let Some(len) = self.value_length(vr)? else {
+                return Ok(Err(Stop::End));
+            };
+            (Some(vr), len)
+        } else {
+            let Some(len) = self.u32()? else {
+                return Ok(Err(Stop::End));
+            };
+            (implicit_vr(tag), len)
+        };
+        let is_sequence = vr == Some(VR::SQ);
+        if len == UNDEFINED {
+            if tag == tags::PIXEL_DATA {
+                open.push(Open {
+                    end: None,
+                    fragments: true,
+                });
+            } else {
+                // Whatever its VR: the parser reads any other undefined-length element as
+                // a sequence in the same encoding (even UN, whose contents the standard
+                // says are implicit VR), so the walk must follow it the same way.
+                open.push(Open {
+                    end: None,
+                    fragments: false,
+                });
+            }
+        } else if is_sequence {
+            self.fits(tag, len)?;
+            open.push(Open {
+                end: Some(self.position + u64::from(len)),
+                fragments: false,
+            });
+        } else {
+            self.skip(tag, len)?;
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// A VR field as the parser reads it: an unknown code is taken as UN (4-byte length).
+fn unknown_as_un(code: [u8; 2]) -> VR {
+    VR::from_binary(code).unwrap_or(VR::UN)
+}
+
+/// The VR the standard dictionary gives `tag`, as an implicit-VR parser would use it.
+fn implicit_vr(tag: Tag) -> Option<VR> {
+    match StandardDataDictionary.by_tag(tag)?.vr() {
+        VirtualVr::Exact(vr) => Some(vr),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn explicit_le() -> Encoding {
+        Encoding::of(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+    }
+
+    fn element(tag: Tag, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(tag.0.to_le_bytes());
+        out.extend(tag.1.to_le_bytes());
+        out.extend(vr);
+        out.extend((value.len() as u16).to_le_bytes());
+        out.extend(value);
+        out
+    }
+
+    fn check(bytes: &[u8], encoding: Encoding, stop: bool) -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.dcm");
+        std::fs::write(&path, bytes).unwrap();
+        check_lengths(&path, Start::Bare(encoding), stop, &Limits::default())
+    }
+
+    #[test]
+    fn well_formed_data_set_passes() {
+        let mut bytes = element(tags::PATIENT_ID, b"LO", b"ABC ");
+        bytes.extend(element(tags::ROWS, b"US", &4u16.to_le_bytes()));
+        assert!(check(&bytes, explicit_le(), false).is_ok());
+    }
+
+    #[test]
+    fn length_past_the_end_is_rejected_and_names_the_file() {
+        let mut bytes = element(tags::PATIENT_ID, b"LO", b"ABC ");
+        // OB with a 4-byte length of 3.7 GB and 2 bytes of value.
+        bytes.extend([0x09, 0x00, 0x10, 0x00, b'O', b'B', 0, 0]);
+        bytes.extend(0xE000_0000u32.to_le_bytes());
+        bytes.extend([1, 2]);
+        let err = check(&bytes, explicit_le(), false).unwrap_err();
+        assert_eq!(err.category(), "decoding");
+        assert!(err.to_string().contains("x.dcm"), "{err}");
+        assert!(err.to_string().contains("3758096384 bytes"), "{err}");
+    }
+
+    #[test]
+    fn header_walk_stops_at_pixel_data() {
+        let mut bytes = element(tags::PATIENT_ID, b"LO", b"ABC ");
+        bytes.extend([0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
+        bytes.extend(0xFFFF_FFF0u32.to_le_bytes());
+        assert!(check(&bytes, explicit_le(), true).is_ok());
+        assert!(check(&bytes, explicit_le(), false).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_a_limits_error() {
+        let mut bytes = Vec::new();
+        for _ in 0..1000 {
+            // (0008,1115) SQ of undefined length, then an item of undefined length.
+            bytes.extend([0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0]);
+            bytes.extend(UNDEFINED.to_le_bytes());
+            bytes.extend([0xFE, 0xFF, 0x00, 0xE0]);
+            bytes.extend(UNDEFINED.to_le_bytes());
+        }
+        let err = check(&bytes, explicit_le(), false).unwrap_err();
+        assert_eq!(err.category(), "limits", "{err}");
+    }
+
+    #[test]
+    fn fragments_are_skipped_not_walked() {
+        // Encapsulated pixel data whose fragment bytes look like a huge element header.
+        let mut bytes = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0];
+        bytes.extend(UNDEFINED.to_le_bytes());
+        bytes.extend([0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]); // empty offset table
+        bytes.extend([0xFE, 0xFF, 0x00, 0xE0, 12, 0, 0, 0]);
+        bytes.extend([
+            0x09, 0x00, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0x7F,
+        ]);
+        bytes.extend([0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        assert!(check(&bytes, explicit_le(), false).is_ok());
+        // The same fragment claiming more bytes than follow is caught.
+        let at = bytes.len() - 8 - 12 - 4;
+        bytes.splice(at..at + 4, 200u32.to_le_bytes());
+        assert!(check(&bytes, explicit_le(), false).is_err());
+    }
+
+    #[test]
+    fn implicit_vr_sequences_are_walked_via_the_dictionary() {
+        let mut bytes = Vec::new();
+        // (0008,1115) ReferencedSeriesSequence, defined length 20: one item of 12 bytes
+        // holding an element that claims 2 GB.
+        bytes.extend([0x08, 0x00, 0x15, 0x11]);
+        bytes.extend(20u32.to_le_bytes());
+        bytes.extend([0xFE, 0xFF, 0x00, 0xE0]);
+        bytes.extend(12u32.to_le_bytes());
+        bytes.extend([0x08, 0x00, 0x3E, 0x10]);
+        bytes.extend(0x7FFF_FFF0u32.to_le_bytes());
+        bytes.extend([b'A', b'B', b'C', b'D']);
+        let implicit = Encoding::of(uids::IMPLICIT_VR_LITTLE_ENDIAN);
+        assert!(check(&bytes, implicit, false).is_err());
+    }
+}
