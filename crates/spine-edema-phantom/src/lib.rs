@@ -40,6 +40,9 @@ pub use output::{
     write_suite, write_testdata,
 };
 pub use plan::EdemaEvent;
+/// Genant fracture shape: the scoring crate's own type, so truth and scores compare
+/// directly.
+pub use spine_edema::score::GenantShape;
 pub use truth::{
     ChangesTruth, ExamTruth, IntervalTruth, LevelChangeTruth, LevelTruth, MotionTruth, SeriesTruth,
 };
@@ -87,20 +90,6 @@ impl FromStr for Preset {
             ))),
         }
     }
-}
-
-/// Genant fracture shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GenantShape {
-    /// No fracture.
-    None,
-    /// Anterior height reduced most.
-    Wedge,
-    /// Middle height reduced most.
-    Biconcave,
-    /// Posterior height (or the whole body) reduced.
-    Crush,
 }
 
 /// What to generate for one patient.

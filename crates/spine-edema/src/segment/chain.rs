@@ -91,8 +91,14 @@ pub fn link_cost(a: &BlockShape, b: &BlockShape, skipped: usize) -> Option<f64> 
     )
 }
 
-/// Extra cost when the axis bends between consecutive links (radians beyond 20°).
-fn bend_cost(a: &BlockShape, b: &BlockShape, c: &BlockShape) -> Option<f64> {
+/// Centre-to-centre distance of two blocks (mm).
+pub fn distance(a: &BlockShape, b: &BlockShape) -> f64 {
+    (b.centre_mm[0] - a.centre_mm[0]).hypot(b.centre_mm[1] - a.centre_mm[1])
+}
+
+/// Signed turn (radians) from direction a→b to direction b→c; positive turns toward
+/// posterior (the lordotic direction when walking head to feet).
+pub fn turn(a: &BlockShape, b: &BlockShape, c: &BlockShape) -> f64 {
     let v1 = [
         b.centre_mm[0] - a.centre_mm[0],
         b.centre_mm[1] - a.centre_mm[1],
@@ -101,7 +107,12 @@ fn bend_cost(a: &BlockShape, b: &BlockShape, c: &BlockShape) -> Option<f64> {
         c.centre_mm[0] - b.centre_mm[0],
         c.centre_mm[1] - b.centre_mm[1],
     ];
-    let turn = (v1[0] * v2[1] - v1[1] * v2[0]).atan2(v1[0] * v2[0] + v1[1] * v2[1]);
+    (v1[0] * v2[1] - v1[1] * v2[0]).atan2(v1[0] * v2[0] + v1[1] * v2[1])
+}
+
+/// Extra cost when the axis bends between consecutive links (radians beyond 20°).
+fn bend_cost(a: &BlockShape, b: &BlockShape, c: &BlockShape) -> Option<f64> {
+    let turn = turn(a, b, c);
     // Adjacent segmental angles stay under ~25° even across the lumbosacral junction.
     if turn.abs() > 40f64.to_radians() {
         return None;

@@ -8,7 +8,7 @@
 //! angle), which is how a reader counts levels too.
 
 use crate::segment::candidates::PlaneAnalysis;
-use crate::segment::chain::{BlockShape, ChainLink};
+use crate::segment::chain::{BlockShape, ChainLink, distance, turn};
 
 /// Where a column member's pixels come from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,24 +127,6 @@ fn median(v: &mut [f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn distance(a: &BlockShape, b: &BlockShape) -> f64 {
-    (b.centre_mm[0] - a.centre_mm[0]).hypot(b.centre_mm[1] - a.centre_mm[1])
-}
-
-/// Signed turn (radians) from direction a→b to direction b→c; positive turns toward
-/// posterior (the lordotic direction when walking head to feet).
-fn turn(a: &BlockShape, b: &BlockShape, c: &BlockShape) -> f64 {
-    let v1 = [
-        b.centre_mm[0] - a.centre_mm[0],
-        b.centre_mm[1] - a.centre_mm[1],
-    ];
-    let v2 = [
-        c.centre_mm[0] - b.centre_mm[0],
-        c.centre_mm[1] - b.centre_mm[1],
-    ];
-    (v1[0] * v2[1] - v1[1] * v2[0]).atan2(v1[0] * v2[0] + v1[1] * v2[1])
 }
 
 /// Continues the column head-wards: while a region of about the top member's size lies
@@ -303,18 +285,10 @@ fn next_s1_like(
     spacing: f64,
     near: &[Member],
 ) -> Option<Member> {
-    let d = distance(above, last).max(1e-9);
-    let dir = [
-        (last.centre_mm[0] - above.centre_mm[0]) / d,
-        (last.centre_mm[1] - above.centre_mm[1]) / d,
-    ];
     let looks_like_s1 = |cand: &BlockShape| -> bool {
         let ds = cand.centre_mm[0] - last.centre_mm[0];
-        let dap = cand.centre_mm[1] - last.centre_mm[1];
-        let dist = ds.hypot(dap);
-        let t = (dir[0] * dap - dir[1] * ds)
-            .atan2(dir[0] * ds + dir[1] * dap)
-            .to_degrees();
+        let dist = distance(last, cand);
+        let t = turn(above, last, cand).to_degrees();
         (0.6..=1.5).contains(&(dist / spacing))
             && ds > 0.0
             && (LUMBOSACRAL_TURN_DEG - 5.0..=70.0).contains(&t)
