@@ -6,7 +6,7 @@
 
 use spine_edema::exam::{ExamImages, FluidImage};
 use spine_edema::nifti::{read_labels, read_volume};
-use spine_edema::segment::{SegmentConfig, dice_per_label, segment};
+use spine_edema::segment::{SegmentConfig, segment, truth_agreement};
 use spine_edema::series::Contrast;
 use std::path::PathBuf;
 
@@ -36,32 +36,12 @@ fn evaluate(dir: &std::path::Path, case: &str) -> spine_edema::Result<(Vec<(u16,
         }),
     };
     let seg = segment(&images, &SegmentConfig::default())?;
-    let ours = seg.level_map();
-    let dice = dice_per_label(&truth, &ours)?;
+    let agreement = truth_agreement(&truth, &seg.level_map())?;
+    let found = |code: u16| agreement.iter().find(|b| b.code == code);
     let per_level: Vec<(u16, f64)> = (18u16..=24)
-        .map(|code| {
-            let d = dice
-                .iter()
-                .find(|d| d.label == code)
-                .map_or(0.0, |d| d.dice);
-            (code, d)
-        })
+        .map(|code| (code, found(code).map_or(0.0, |b| b.dice)))
         .collect();
-    // Named correctly: for every truth level, the body of ours that overlaps it most
-    // carries that level's code.
-    let mut overlap: std::collections::HashMap<(u16, u16), u64> = Default::default();
-    for (&t, &o) in truth.voxels.iter().zip(ours.voxels.iter()) {
-        if t != 0 && o != 0 {
-            *overlap.entry((t, o)).or_default() += 1;
-        }
-    }
-    let named = (18u16..=24).all(|code| {
-        overlap
-            .iter()
-            .filter(|((t, _), _)| *t == code)
-            .max_by_key(|(_, n)| **n)
-            .is_some_and(|((_, o), _)| *o == code)
-    });
+    let named = (18u16..=24).all(|code| found(code).is_some_and(|b| b.named_correctly));
     Ok((per_level, named))
 }
 

@@ -132,74 +132,83 @@ pub struct ChainLink {
     pub missing_before: usize,
 }
 
+/// One way of reaching a block in [`best_chain`]: from which block, at what score.
+#[derive(Clone, Copy, Debug)]
+struct Arrival {
+    /// Previous block, `None` when the chain starts here.
+    from: Option<usize>,
+    /// Index into `arrivals[from]` of the best way the previous block was reached.
+    via: Option<usize>,
+    /// Bodies assumed missing between `from` and this block.
+    skipped: usize,
+    /// Score of the best chain ending with this link.
+    score: f64,
+}
+
 /// Best chain through `blocks` (sorted or not), head to feet, with its score.
+///
+/// Dynamic programming over links (the bend between consecutive links needs the block
+/// before the previous one): each block keeps one best arrival per predecessor, and only
+/// blocks that can be linked at all are visited, so the cost grows with the number of
+/// plausible links, not the cube of the number of blocks.
 pub fn best_chain(blocks: &[BlockShape]) -> (Vec<ChainLink>, f64) {
     let n = blocks.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| blocks[a].centre_mm[0].total_cmp(&blocks[b].centre_mm[0]));
-    // best[j][i]: best chain ending with link (i → j); i == n means j starts the chain.
-    let none = f64::NEG_INFINITY;
-    let mut best = vec![vec![none; n + 1]; n];
-    let mut back: Vec<Vec<Option<(usize, usize)>>> = vec![vec![None; n + 1]; n];
-    let mut skipped_of = vec![vec![0usize; n + 1]; n];
+    let mut arrivals: Vec<Vec<Arrival>> = vec![Vec::new(); n];
     for (oj, &j) in order.iter().enumerate() {
-        best[j][n] = BODY_REWARD;
+        let mut here = vec![Arrival {
+            from: None,
+            via: None,
+            skipped: 0,
+            score: BODY_REWARD,
+        }];
         for &i in &order[..oj] {
-            let Some((skip, cost)) = (0..=1)
+            let Some((skipped, cost)) = (0..=1)
                 .filter_map(|s| link_cost(&blocks[i], &blocks[j], s).map(|c| (s, c)))
                 .min_by(|x, y| x.1.total_cmp(&y.1))
             else {
                 continue;
             };
-            // Extend the best chain ending at i (with any predecessor k).
-            let mut best_here = none;
-            let mut arg = None;
-            for k in 0..=n {
-                let prev = best[i][k];
-                if prev == none {
-                    continue;
-                }
-                let bend = if k == n {
-                    Some(0.0)
-                } else {
-                    bend_cost(&blocks[k], &blocks[i], &blocks[j])
-                };
-                if let Some(b) = bend {
-                    let s = prev + BODY_REWARD - cost - b;
-                    if s > best_here {
-                        best_here = s;
-                        arg = Some((i, k));
-                    }
-                }
+            let best = arrivals[i]
+                .iter()
+                .enumerate()
+                .filter_map(|(v, arr)| {
+                    let bend = match arr.from {
+                        None => Some(0.0),
+                        Some(k) => bend_cost(&blocks[k], &blocks[i], &blocks[j]),
+                    }?;
+                    Some((v, arr.score + BODY_REWARD - cost - bend))
+                })
+                .max_by(|x, y| x.1.total_cmp(&y.1));
+            if let Some((via, score)) = best {
+                here.push(Arrival {
+                    from: Some(i),
+                    via: Some(via),
+                    skipped,
+                    score,
+                });
             }
-            best[j][i] = best_here;
-            back[j][i] = arg;
-            skipped_of[j][i] = skip;
         }
+        arrivals[j] = here;
     }
-    let mut top = (none, None);
-    for (j, row) in best.iter().enumerate() {
-        for (i, &score) in row.iter().enumerate() {
-            if score > top.0 {
-                top = (score, Some((j, i)));
+    let mut top: Option<(usize, usize, f64)> = None;
+    for (j, list) in arrivals.iter().enumerate() {
+        for (v, arr) in list.iter().enumerate() {
+            if top.is_none_or(|t| arr.score > t.2) {
+                top = Some((j, v, arr.score));
             }
         }
     }
     let mut chain = Vec::new();
-    let mut cur = top.1;
-    while let Some((j, i)) = cur {
-        if i == n {
-            chain.push(ChainLink {
-                block: j,
-                missing_before: 0,
-            });
-            break;
-        }
+    let mut cur = top.map(|(j, v, _)| (j, v));
+    while let Some((j, v)) = cur {
+        let arr = arrivals[j][v];
         chain.push(ChainLink {
             block: j,
-            missing_before: skipped_of[j][i],
+            missing_before: arr.skipped,
         });
-        cur = back[j][i];
+        cur = arr.from.zip(arr.via);
     }
     chain.reverse();
     // A body linked across a gap at either end of the chain has only one neighbour to
@@ -211,7 +220,7 @@ pub fn best_chain(blocks: &[BlockShape]) -> (Vec<ChainLink>, f64) {
         chain.remove(0);
         chain[0].missing_before = 0;
     }
-    (chain, if top.0 == none { 0.0 } else { top.0 })
+    (chain, top.map_or(0.0, |t| t.2))
 }
 
 #[cfg(test)]

@@ -54,6 +54,47 @@ pub fn dice_per_label(a: &Volume<u16>, b: &Volume<u16>) -> Result<Vec<LabelDice>
         .collect())
 }
 
+/// How one body of a reference (truth) label map was found by a segmentation.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BodyAgreement {
+    /// The body's level code in the reference map.
+    pub code: u16,
+    /// Dice between the reference body and the segmentation's body with the same code.
+    pub dice: f64,
+    /// The segmentation's body that overlaps this one most carries the same code: the
+    /// level is named correctly (false when nothing overlaps).
+    pub named_correctly: bool,
+}
+
+/// Per reference body: Dice against the same code in `ours` and whether the level was
+/// named correctly. Both maps carry level codes (SPEC §4) on the same grid. A body that is
+/// found but named one level off gets Dice 0 here, as it would in every table built from
+/// it: a mislabelled body is a wrong measurement, not a good outline.
+pub fn truth_agreement(truth: &Volume<u16>, ours: &Volume<u16>) -> Result<Vec<BodyAgreement>> {
+    let dice = dice_per_label(truth, ours)?;
+    let mut overlap: BTreeMap<(u16, u16), u64> = BTreeMap::new();
+    for (&t, &o) in truth.voxels.iter().zip(ours.voxels.iter()) {
+        if t != 0 && o != 0 {
+            *overlap.entry((t, o)).or_default() += 1;
+        }
+    }
+    Ok(dice
+        .iter()
+        .filter(|d| d.voxels_a > 0)
+        .map(|d| {
+            let best = overlap
+                .range((d.label, 0)..=(d.label, u16::MAX))
+                .max_by_key(|(_, n)| **n)
+                .map(|((_, o), _)| *o);
+            BodyAgreement {
+                code: d.label,
+                dice: d.dice,
+                named_correctly: best == Some(d.label),
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +119,29 @@ mod tests {
         assert_eq!(d[0].label, 20);
         assert!((d[0].dice - 4.0 / 6.0).abs() < 1e-12);
         assert_eq!((d[1].label, d[1].dice), (21, 0.0));
+    }
+
+    #[test]
+    fn agreement_flags_a_body_named_one_level_off() {
+        let affine = Affine::axis_aligned(PointMm::origin(), [1.0; 3]);
+        let mut truth = Array3::<u16>::zeros((1, 3, 4));
+        let mut ours = Array3::<u16>::zeros((1, 3, 4));
+        for c in 0..4 {
+            truth[[0, 0, c]] = 20; // L1, found and named
+            ours[[0, 0, c]] = 20;
+            truth[[0, 1, c]] = 21; // L2, found but called L3
+            ours[[0, 1, c]] = 22;
+            truth[[0, 2, c]] = 23; // L4, missed
+        }
+        let a = truth_agreement(&Volume::new(truth, affine), &Volume::new(ours, affine)).unwrap();
+        let got: Vec<(u16, f64, bool)> = a
+            .iter()
+            .map(|b| (b.code, b.dice, b.named_correctly))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(20, 1.0, true), (21, 0.0, false), (23, 0.0, false)]
+        );
     }
 
     #[test]

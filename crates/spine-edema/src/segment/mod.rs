@@ -19,7 +19,7 @@ pub mod kernels;
 pub mod label;
 pub mod orient;
 
-pub use dice::{LabelDice, dice_per_label};
+pub use dice::{BodyAgreement, LabelDice, dice_per_label, truth_agreement};
 pub use label::{Anchor, AnchorPosition, AnchorSource, Labelling};
 
 use crate::error::{Error, Result};
