@@ -64,6 +64,9 @@ pub struct BodyAgreement {
     /// The segmentation's body that overlaps this one most carries the same code: the
     /// level is named correctly (false when nothing overlaps).
     pub named_correctly: bool,
+    /// Dice against the segmentation's body that overlaps this one most, whatever its
+    /// name: the quality of the outline alone, apart from naming.
+    pub outline_dice: f64,
 }
 
 /// Per reference body: Dice against the same code in `ours` and whether the level was
@@ -78,6 +81,7 @@ pub fn truth_agreement(truth: &Volume<u16>, ours: &Volume<u16>) -> Result<Vec<Bo
             *overlap.entry((t, o)).or_default() += 1;
         }
     }
+    let size_b: BTreeMap<u16, u64> = dice.iter().map(|d| (d.label, d.voxels_b)).collect();
     Ok(dice
         .iter()
         .filter(|d| d.voxels_a > 0)
@@ -85,11 +89,16 @@ pub fn truth_agreement(truth: &Volume<u16>, ours: &Volume<u16>) -> Result<Vec<Bo
             let best = overlap
                 .range((d.label, 0)..=(d.label, u16::MAX))
                 .max_by_key(|(_, n)| **n)
-                .map(|((_, o), _)| *o);
+                .map(|((_, o), n)| (*o, *n));
+            let outline_dice = best.map_or(0.0, |(o, n)| {
+                let size = size_b.get(&o).copied().unwrap_or(0);
+                2.0 * n as f64 / (d.voxels_a + size).max(1) as f64
+            });
             BodyAgreement {
                 code: d.label,
                 dice: d.dice,
-                named_correctly: best == Some(d.label),
+                named_correctly: best.map(|b| b.0) == Some(d.label),
+                outline_dice,
             }
         })
         .collect())
@@ -134,13 +143,17 @@ mod tests {
             truth[[0, 2, c]] = 23; // L4, missed
         }
         let a = truth_agreement(&Volume::new(truth, affine), &Volume::new(ours, affine)).unwrap();
-        let got: Vec<(u16, f64, bool)> = a
+        let got: Vec<(u16, f64, bool, f64)> = a
             .iter()
-            .map(|b| (b.code, b.dice, b.named_correctly))
+            .map(|b| (b.code, b.dice, b.named_correctly, b.outline_dice))
             .collect();
         assert_eq!(
             got,
-            vec![(20, 1.0, true), (21, 0.0, false), (23, 0.0, false)]
+            vec![
+                (20, 1.0, true, 1.0),
+                (21, 0.0, false, 1.0),
+                (23, 0.0, false, 0.0)
+            ]
         );
     }
 

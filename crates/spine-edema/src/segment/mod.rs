@@ -2,42 +2,44 @@
 //! reference grid, and level naming. Method for radiologists: `docs/segmentation.md`.
 //!
 //! Stages (each its own module):
-//! 1. [`orient`]: anatomical axes from the affine; sagittal planes at ~1.5 mm.
-//! 2. [`candidates`]: flat regions bounded by edges or dark cortex, per plane.
-//! 3. [`chain`]: the column as the best chain of body-like regions (dynamic programming).
-//! 4. sacrum search below the chain, then [`label`]: level names.
-//! 5. [`extent`]: each body followed laterally; painted at full resolution with a
-//!    boundary margin for the cortex.
+//! 1. [`planes`]: every sagittal plane at 1.25 mm pixels, intensities scaled per series.
+//! 2. [`network`]: a small U-Net gives, per pixel, the probability of a body and of the
+//!    S1 body (T1 and fluid-sensitive series each, averaged).
+//! 3. [`bodies`]: the stacked probabilities split into separate bodies (grown from
+//!    their cores so touching bodies part at the disc).
+//! 4. [`label`]: level names, counted up from S1 when it is in view.
+//! 5. painting at full resolution: each plane's probability resampled to the source
+//!    pixels, each voxel given the body of its working pixel.
 
-pub mod candidates;
-pub mod chain;
-pub mod column;
-pub mod contour;
+pub mod bodies;
 pub mod dice;
-pub mod extent;
-pub mod kernels;
 pub mod label;
+pub mod network;
 pub mod orient;
+pub mod planes;
 
 pub use dice::{BodyAgreement, LabelDice, dice_per_label, truth_agreement};
 pub use label::{Anchor, AnchorPosition, AnchorSource, Labelling};
+pub use network::BodyNetwork;
 
 use crate::error::{Error, Result};
 use crate::exam::ExamImages;
 use crate::geometry::PointMm;
 use crate::level::Level;
 use crate::volume::Volume;
-use candidates::{DetectorParams, PlaneAnalysis, analyse_plane, robust_scale};
-use chain::{BlockShape, best_chain};
-use column::{Member, Source, extend_cranially, fill_gaps, find_sacrum, regions_near};
-use contour::{ContourParams, PlaneGeometry, refine_section};
-use extent::{BodySlice, ExtentLimits, extend_body};
-use kernels::{Plane, gaussian_blur};
+use bodies::{BODY_P, Grid, MIN_REGION_ML, Region, components, regions};
 use label::{BodyForNaming, name_levels};
-use ndarray::Array3;
-use orient::{Orientation, WorkGrid, full_plane, working_plane};
+use ndarray::{Array2, Array3, Axis};
+use network::Output;
+use orient::Orientation;
+use planes::{IntensityScale, PlaneGrid};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// In-plane pixel size (mm) at which the body network sees every exam: a disc (≥ 4 mm)
+/// spans at least three pixels and a 380 mm field of view fits in ~300.
+pub const DEFAULT_PIXEL_MM: f64 = 1.25;
 
 /// One segmented vertebral body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,44 +89,45 @@ impl Segmentation {
 
 /// Settings of [`segment`]. Every field has a default (`SegmentConfig::default()`), and a
 /// partial JSON/TOML object deserialises with the others at their defaults.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SegmentConfig {
     /// A user statement "this body is that level" (`--anchor L1=3`); overrides the sacrum.
     pub anchor: Option<Anchor>,
-    /// In-plane pixel size (mm) at which bodies are found. Default 1.5 mm: the thinnest
-    /// structure the search relies on (a disc, ≥ 4 mm) spans at least 2–3 pixels.
-    pub working_pixel_mm: f64,
-    /// Distance (mm) either side of the best sagittal plane from which candidates are
-    /// pooled, so a body missed on one plane is found on its neighbour. Default 4 mm.
-    pub pool_half_width_mm: f64,
 }
 
-impl Default for SegmentConfig {
-    fn default() -> Self {
-        SegmentConfig {
-            anchor: None,
-            working_pixel_mm: 1.5,
-            pool_half_width_mm: 4.0,
-        }
-    }
+/// The embedded network, parsed once per process.
+fn embedded_network() -> Result<&'static BodyNetwork> {
+    static NETWORK: OnceLock<std::result::Result<BodyNetwork, String>> = OnceLock::new();
+    NETWORK
+        .get_or_init(|| BodyNetwork::embedded().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Analysis {
+            context: "segmentation".into(),
+            reason: e.clone(),
+        })
 }
 
-/// Segments and names every vertebral body of `images` on its reference grid.
+/// Segments and names every vertebral body of `images` on its reference grid, with the
+/// network shipped in the library.
 ///
 /// Works from T1 alone, from the fluid-sensitive (or T2) series alone (flagged in
-/// [`Labelling::warnings`]), or both (a pixel must look like marrow on both).
+/// [`Labelling::warnings`]), or both (the two series' probabilities are averaged).
 pub fn segment(images: &ExamImages, cfg: &SegmentConfig) -> Result<Segmentation> {
+    segment_with(embedded_network()?, images, cfg)
+}
+
+/// [`segment`] with a given network (e.g. one fitted without some exams, for
+/// leave-out figures).
+pub fn segment_with(
+    net: &BodyNetwork,
+    images: &ExamImages,
+    cfg: &SegmentConfig,
+) -> Result<Segmentation> {
     let reference = images.reference().ok_or_else(|| Error::Analysis {
         context: "segmentation".into(),
         reason: "exam has neither a T1 nor a fluid-sensitive series".into(),
     })?;
-    if !(0.3..=5.0).contains(&cfg.working_pixel_mm) {
-        return Err(Error::Config(format!(
-            "working_pixel_mm {} outside 0.3–5",
-            cfg.working_pixel_mm
-        )));
-    }
     let mut volumes: Vec<&Volume<f32>> = Vec::new();
     if let Some(t1) = &images.t1 {
         volumes.push(t1);
@@ -144,115 +147,48 @@ pub fn segment(images: &ExamImages, cfg: &SegmentConfig) -> Result<Segmentation>
             .warnings
             .push("segmented from the fluid-sensitive series alone (no T1)".into());
     }
-
     let shape = reference.shape();
     let orientation = Orientation::from_affine(&reference.affine)?;
-    let grid = WorkGrid::new(&orientation, shape, cfg.working_pixel_mm);
-    let dims = orientation.dims(shape);
-    let lateral_mm = orientation.spacing_mm[0];
+    let grid = PlaneGrid::new(orientation, shape, net.pixel_mm);
+    let (body_p, s1_p) = probabilities(net, &grid, &volumes);
+    let work = Grid {
+        dims: [grid.dims[0], grid.working_shape().0, grid.working_shape().1],
+        voxel_mm: [orientation.spacing_mm[0], net.pixel_mm, net.pixel_mm],
+    };
 
-    // Stage 1–2: every sagittal plane, analysed independently (rayon over planes).
-    let centre = dims[0] / 2;
-    let scales: Vec<f32> = volumes
+    let mut found = regions(&body_p, &work);
+    found.sort_by(|a, b| a.centre[1].total_cmp(&b.centre[1]));
+    let s1 = find_s1(&s1_p, &work, &found);
+    let to_mm = |r: &Region| {
+        let index = source_index(&grid, r.centre);
+        reference.affine.index_to_mm(index)
+    };
+    let naming: Vec<BodyForNaming> = found
         .iter()
-        .map(|v| robust_scale(&working_plane(&v.voxels, &orientation, &grid, centre)))
-        .collect();
-    let back = posterior_skin(
-        &working_plane(&volumes[0].voxels, &orientation, &grid, centre),
-        scales[0],
-        grid.ap_mm,
-    );
-    let params = DetectorParams::default();
-    let planes: Vec<PlaneAnalysis> = (0..dims[0])
-        .into_par_iter()
-        .map(|lat| {
-            let imgs: Vec<_> = volumes
-                .iter()
-                .map(|v| working_plane(&v.voxels, &orientation, &grid, lat))
-                .collect();
-            let with_scale: Vec<_> = imgs.iter().zip(&scales).map(|(p, &s)| (p, s)).collect();
-            analyse_plane(&with_scale, grid.si_mm as f32, grid.ap_mm as f32, &params)
+        .map(|r| BodyForNaming {
+            z_mm: to_mm(r).z,
+            height_mm: r.extent_mm[1],
         })
         .collect();
-
-    // Stage 3: the plane whose own chain is best, then a chain over pooled neighbours.
-    let blocks_of = |p: usize| -> Vec<Member> {
-        let a = &planes[p];
-        a.regions
-            .iter()
-            .enumerate()
-            .filter_map(|(k, r)| {
-                let shape = BlockShape::of(r, grid.si_mm, grid.ap_mm, f64::from(a.scale));
-                let row = (r.centroid[0].round() as usize).min(back.len().saturating_sub(1));
-                let deep_enough = back
-                    .get(row)
-                    .is_none_or(|&skin| skin - shape.posterior_mm >= MIN_BODY_DEPTH_FROM_SKIN_MM);
-                (deep_enough && shape.is_body_like(r.cv)).then_some(Member {
-                    source: Source::Region {
-                        plane: p,
-                        region: k,
-                    },
-                    shape,
-                })
-            })
-            .collect()
-    };
-    let chain_score = |found: &[Member]| {
-        let shapes: Vec<BlockShape> = found.iter().map(|f| f.shape).collect();
-        best_chain(&shapes)
-    };
-    let best_plane = (0..dims[0])
-        .into_par_iter()
-        .map(|p| (p, chain_score(&blocks_of(p)).1))
-        .reduce(
-            || (centre, f64::NEG_INFINITY),
-            |a, b| if b.1 > a.1 { b } else { a },
-        )
-        .0;
-    let pool = (cfg.pool_half_width_mm / lateral_mm).round() as usize;
-    let pooled: Vec<Member> = (best_plane.saturating_sub(pool)
-        ..=(best_plane + pool).min(dims[0] - 1))
-        .flat_map(blocks_of)
-        .collect();
-    let (links, _) = chain_score(&pooled);
-    let bridged: usize = links.iter().map(|l| l.missing_before).sum();
-    let mut column = fill_gaps(&links, &pooled, grid.si_mm, grid.ap_mm);
-    if bridged > 0 {
-        labelling.warnings.push(format!(
-            "{bridged} body/bodies between detected ones were not detected on their own; \
-             their outline is predicted from the neighbours"
-        ));
+    let below_free = s1.is_none() && free_view_below(&found, &work);
+    if below_free {
+        labelling.warnings.push(
+            "S1 not segmented, but the field of view continues below the lowest body: \
+             that body is taken as L5; confirm with --anchor"
+                .into(),
+        );
     }
-    let near = regions_near(
-        &planes,
-        best_plane.saturating_sub(pool),
-        (best_plane + pool).min(dims[0] - 1),
-        grid.si_mm,
-        grid.ap_mm,
-    );
-    extend_cranially(&mut column, &near);
-
-    // Stage 4: the sacrum below the column, then names.
-    let sacrum = find_sacrum(&mut column, &near);
-    let naming: Vec<BodyForNaming> = column
-        .iter()
-        .map(|f| BodyForNaming {
-            z_mm: reference
-                .affine
-                .index_to_mm(source_index(&orientation, &grid, shape, f, &column))
-                .z,
-            height_mm: f.shape.height_mm + 2.0,
-        })
-        .collect();
     let mut names = name_levels(
         &naming,
-        sacrum.is_some(),
+        s1.is_some() || below_free,
         cfg.anchor.as_ref(),
         &mut labelling,
     );
-    let mut members = column.clone();
-    if let Some(s1) = sacrum {
-        members.push(s1);
+    if below_free {
+        labelling.confidence = 0.7;
+    }
+    let s1_label = s1.as_ref().map(|_| (found.len() + 1) as u16);
+    if let Some(s1) = s1 {
         let s1_name = match labelling.anchor {
             AnchorSource::User => names
                 .last()
@@ -262,39 +198,12 @@ pub fn segment(images: &ExamImages, cfg: &SegmentConfig) -> Result<Segmentation>
             _ => (Some(Level::S1), 0.9),
         };
         names.push(s1_name);
+        found.push(s1);
     }
 
-    // Stage 5: lateral extent and full-resolution painting.
-    let limits = ExtentLimits::default();
-    let mut slices: Vec<Vec<BodySlice>> = members
-        .par_iter()
-        .map(|f| match f.source {
-            Source::Region { plane, region } => extend_body(
-                &planes,
-                grid.width,
-                grid.si_mm,
-                grid.ap_mm,
-                lateral_mm,
-                plane,
-                &planes[plane].regions[region].pixels,
-                &limits,
-            ),
-            Source::Predicted { .. } => Vec::new(),
-        })
-        .collect();
-    for (k, f) in members.iter().enumerate() {
-        if let Source::Predicted {
-            template,
-            d_row,
-            d_col,
-        } = f.source
-        {
-            slices[k] = shifted(&slices[template], &grid, d_row, d_col);
-        }
-    }
-    let labels = paint(&orientation, &grid, &volumes, &scales, &slices);
+    let labels = paint(&grid, &work, &body_p, &s1_p, &found, s1_label, shape);
     let voxel_ml = reference.affine.voxel_volume_mm3() / 1000.0;
-    let bodies = summarise(&labels, &slices, &names, voxel_ml, dims, reference);
+    let bodies = summarise(&labels, &found, &work, &names, voxel_ml, reference);
     Ok(Segmentation {
         labels: reference.with_voxels(labels),
         bodies,
@@ -302,165 +211,269 @@ pub fn segment(images: &ExamImages, cfg: &SegmentConfig) -> Result<Segmentation>
     })
 }
 
-/// Smallest distance (mm) from the posterior wall of a vertebral body to the skin of
-/// the back: the spinal canal, the posterior elements and the paraspinal muscles lie in
-/// between (the skin-to-lamina depth alone is 30–80 mm at the lumbar levels in adults).
-/// Flat fat lobules under the skin of the back can otherwise pass for a column.
-const MIN_BODY_DEPTH_FROM_SKIN_MM: f64 = 40.0;
-
-/// Per working row, the AP position (mm) of the skin of the back: the last tissue pixel
-/// before air that reaches the posterior edge of the image. Rows where the back is cut
-/// by the field of view get infinity (no constraint).
-fn posterior_skin(plane: &Plane<f32>, scale: f32, ap_mm: f64) -> Vec<f64> {
-    // Air is below a tenth of the tissue scale on every sequence (a tenth, not the
-    // detector's void level, so that noise in the air does not count as skin).
-    let air = 0.1 * scale;
-    // At least 3 mm of air behind the skin before the image edge.
-    let min_air = (3.0 / ap_mm).ceil() as usize;
-    (0..plane.height)
-        .map(|r| {
-            let row = &plane.data[r * plane.width..(r + 1) * plane.width];
-            let air_run = row.iter().rev().take_while(|&&v| v < air).count();
-            if air_run < min_air || air_run == row.len() {
-                f64::INFINITY
-            } else {
-                (row.len() - air_run) as f64 * ap_mm
+/// Body and S1 probabilities on the sagittal planes (`[lateral, row, column]`), the
+/// series' outputs averaged; zero where the network was not run.
+///
+/// Cost is what limits a CNN on a CPU, so the network runs only where bodies can be: it
+/// first finds the column on one plane (the middle one, else planes probed outward),
+/// then walks laterally from there until two planes in a row hold no body, and on those
+/// planes looks only at a front-to-back band around the bodies already seen
+/// ([`BAND_MARGIN_MM`] either side), widened when a body reaches the band's edge.
+fn probabilities(
+    net: &BodyNetwork,
+    grid: &PlaneGrid,
+    volumes: &[&Volume<f32>],
+) -> (Array3<f32>, Array3<f32>) {
+    let scales: Vec<IntensityScale> = volumes
+        .iter()
+        .map(|v| IntensityScale::of(&v.voxels))
+        .collect();
+    let (h, w) = grid.working_shape();
+    let lateral = grid.dims[0];
+    let mut out = ndarray::Array4::<f32>::zeros((2, lateral, h, w));
+    let run = |lat: usize, band: (usize, usize)| -> Array3<f32> {
+        let mut acc = Array3::<f32>::zeros((2, h, band.1 - band.0));
+        for (v, s) in volumes.iter().zip(&scales) {
+            let plane = grid.working_plane(&v.voxels, s, lat);
+            let crop = plane.slice_axis(Axis(1), ndarray::Slice::from(band.0..band.1));
+            acc += &net.forward(crop);
+        }
+        acc / volumes.len().max(1) as f32
+    };
+    let body_columns = |p: &Array3<f32>| -> Option<(usize, usize, usize)> {
+        let body = p.index_axis(Axis(0), Output::Body as usize);
+        let mut n = 0;
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        for ((_, c), &v) in body.indexed_iter() {
+            if v >= BODY_P {
+                n += 1;
+                lo = lo.min(c);
+                hi = hi.max(c);
             }
-        })
-        .collect()
+        }
+        (n > 0).then_some((n, lo, hi))
+    };
+    let store =
+        |out: &mut ndarray::Array4<f32>, lat: usize, band: (usize, usize), p: &Array3<f32>| {
+            for o in 0..2 {
+                out.index_axis_mut(Axis(0), o)
+                    .index_axis_mut(Axis(0), lat)
+                    .slice_axis_mut(Axis(1), ndarray::Slice::from(band.0..band.1))
+                    .assign(&p.index_axis(Axis(0), o));
+            }
+        };
+    // 1. A plane through the column.
+    let full = (0, w);
+    let stride = (lateral / 8).max(1);
+    let mut probe = vec![lateral / 2];
+    for k in 1..=lateral / stride {
+        if let Some(l) = (lateral / 2).checked_sub(k * stride) {
+            probe.push(l);
+        }
+        if lateral / 2 + k * stride < lateral {
+            probe.push(lateral / 2 + k * stride);
+        }
+    }
+    let mut start = None;
+    for &lat in &probe {
+        let p = run(lat, full);
+        store(&mut out, lat, full, &p);
+        if body_columns(&p).is_some_and(|(n, _, _)| n >= MIN_START_PIXELS) {
+            start = Some((lat, p));
+            break;
+        }
+    }
+    let Some((start, first)) = start else {
+        return split_outputs(out);
+    };
+    let margin = (BAND_MARGIN_MM / grid.pixel_mm).round() as usize;
+    let mut seen = body_columns(&first).map_or((0, w - 1), |(_, lo, hi)| (lo, hi));
+    let band_of =
+        |seen: (usize, usize)| (seen.0.saturating_sub(margin), (seen.1 + margin + 1).min(w));
+    // 2. Walk outward, a chunk of planes per step (one per thread), until two planes in
+    //    a row are empty.
+    let chunk = rayon::current_num_threads().max(1);
+    for dir in [-1i64, 1] {
+        let mut empty_run = 0;
+        let mut next = start as i64 + dir;
+        while empty_run < 2 && (0..lateral as i64).contains(&next) {
+            let lats: Vec<usize> = (0..chunk as i64)
+                .map(|k| next + dir * k)
+                .filter(|l| (0..lateral as i64).contains(l))
+                .map(|l| l as usize)
+                .collect();
+            let band = band_of(seen);
+            let results: Vec<(usize, (usize, usize), Array3<f32>)> = lats
+                .par_iter()
+                .map(|&lat| {
+                    let p = run(lat, band);
+                    // A body reaching a band edge that is not the image edge: redo wide.
+                    let touches = body_columns(&p).is_some_and(|(_, lo, hi)| {
+                        (band.0 > 0 && lo <= 2) || (band.1 < w && hi + 3 >= band.1 - band.0)
+                    });
+                    if touches {
+                        (lat, full, run(lat, full))
+                    } else {
+                        (lat, band, p)
+                    }
+                })
+                .collect();
+            for (lat, band, p) in &results {
+                store(&mut out, *lat, *band, p);
+                match body_columns(p) {
+                    Some((n, lo, hi)) if n >= MIN_PLANE_PIXELS => {
+                        empty_run = 0;
+                        seen = (seen.0.min(band.0 + lo), seen.1.max(band.0 + hi));
+                    }
+                    _ => empty_run += 1,
+                }
+                if empty_run >= 2 {
+                    break;
+                }
+            }
+            next += dir * lats.len() as i64;
+        }
+    }
+    split_outputs(out)
 }
 
-/// Source-grid index (fractional) of a chain member's centroid.
-fn source_index(
-    o: &Orientation,
-    grid: &WorkGrid,
-    shape: [usize; 3],
-    f: &Member,
-    column: &[Member],
-) -> [f64; 3] {
-    let si = f.shape.centre_mm[0] / grid.si_mm * grid.si_factor as f64;
-    let ap = f.shape.centre_mm[1] / grid.ap_mm * grid.ap_factor as f64;
-    let d = o.dims(shape);
-    let si = if o.si_flipped {
-        d[1] as f64 - 1.0 - si
-    } else {
-        si
-    };
-    let ap = if o.ap_flipped {
-        d[2] as f64 - 1.0 - ap
-    } else {
-        ap
-    };
+/// Body pixels (p ≥ 0.5) that show a plane crosses the column: a quarter of one body's
+/// sagittal section at 1.25 mm pixels.
+const MIN_START_PIXELS: usize = 64;
+/// Body pixels below which a plane counts as past the column's lateral edge.
+const MIN_PLANE_PIXELS: usize = 16;
+/// Front-to-back margin (mm) around the bodies already seen within which the network
+/// looks on the next planes: the widest body (≈ 50 mm) plus room for a curving column.
+const BAND_MARGIN_MM: f64 = 45.0;
+
+/// `[output, lateral, row, column]` → (body, S1) volumes.
+fn split_outputs(out: ndarray::Array4<f32>) -> (Array3<f32>, Array3<f32>) {
+    let mut it = out.outer_iter().map(|v| v.to_owned());
+    let body = it.next().unwrap_or_default();
+    let s1 = it.next().unwrap_or_default();
+    (body, s1)
+}
+
+/// The S1 body: the largest S1 component directly below the lowest body (its centre
+/// 0.3–2 body heights below the lowest body's centre, within a body depth front to back).
+fn find_s1(s1_p: &Array3<f32>, grid: &Grid, found: &[Region]) -> Option<Region> {
+    let lowest = found.last()?;
+    let mask: Vec<bool> = s1_p.iter().map(|&v| v >= BODY_P).collect();
+    let height = lowest.extent_mm[1].max(10.0);
+    components(&mask, grid)
+        .into_iter()
+        .map(|c| Region::new(c, grid))
+        .filter(|r| {
+            let below_mm = (r.centre[1] - lowest.centre[1]) * grid.voxel_mm[1];
+            let ap_mm = (r.centre[2] - lowest.centre[2]).abs() * grid.voxel_mm[2];
+            r.volume_ml >= MIN_REGION_ML
+                && (0.3 * height..=2.0 * height).contains(&below_mm)
+                && ap_mm <= lowest.extent_mm[2].max(25.0)
+        })
+        .max_by(|a, b| a.volume_ml.total_cmp(&b.volume_ml))
+}
+
+/// True when the field of view continues at least one body height (≥ 20 mm) below the
+/// lowest body: the column does not end at the image edge, so what follows below is the
+/// sacrum (the network marks no body there), even when S1 itself was not segmented.
+fn free_view_below(found: &[Region], grid: &Grid) -> bool {
+    found.last().is_some_and(|lowest| {
+        let rows_below = grid.dims[1].saturating_sub(lowest.bounds[1][1] + 1);
+        rows_below as f64 * grid.voxel_mm[1] >= lowest.extent_mm[1].max(20.0)
+    })
+}
+
+/// Fractional source-grid index of a working-grid position (lateral, row, column).
+fn source_index(grid: &PlaneGrid, at: [f64; 3]) -> [f64; 3] {
+    let o = &grid.orientation;
+    let [_, si_mm, ap_mm] = o.spacing_mm;
+    let mut si = (at[1] + 0.5) * grid.pixel_mm / si_mm - 0.5;
+    let mut ap = (at[2] + 0.5) * grid.pixel_mm / ap_mm - 0.5;
+    if o.si_flipped {
+        si = grid.dims[1] as f64 - 1.0 - si;
+    }
+    if o.ap_flipped {
+        ap = grid.dims[2] as f64 - 1.0 - ap;
+    }
     let mut idx = [0.0; 3];
-    idx[o.lateral_axis] = f.plane(column) as f64;
+    idx[o.lateral_axis] = at[0];
     idx[o.si_axis] = si;
     idx[o.ap_axis] = ap;
     idx
 }
 
-/// A body's sections moved by (`d_row`, `d_col`) working pixels; pixels pushed off the
-/// plane are dropped.
-fn shifted(slices: &[BodySlice], grid: &WorkGrid, d_row: i64, d_col: i64) -> Vec<BodySlice> {
-    slices
-        .iter()
-        .map(|s| BodySlice {
-            plane: s.plane,
-            pixels: s
-                .pixels
-                .iter()
-                .filter_map(|&i| {
-                    let r = (i as usize / grid.width) as i64 + d_row;
-                    let c = (i as usize % grid.width) as i64 + d_col;
-                    ((0..grid.height as i64).contains(&r) && (0..grid.width as i64).contains(&c))
-                        .then(|| (r as usize * grid.width + c as usize) as u32)
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// Paints every body at full resolution: each body's working-grid section on a plane is
-/// upsampled to a coarse full-resolution section, whose outline [`contour`] then moves
-/// onto the outer edge of the cortex. Where two bodies claim a voxel the first keeps it.
+/// The label map on the source grid: on each plane, the body probability (or, for the
+/// S1 region, the S1 probability) resampled to the source pixels and thresholded; each
+/// voxel takes the region of its working pixel (or of a neighbouring one, at the rim).
 fn paint(
-    o: &Orientation,
-    grid: &WorkGrid,
-    volumes: &[&Volume<f32>],
-    scales: &[f32],
-    bodies: &[Vec<BodySlice>],
+    grid: &PlaneGrid,
+    work: &Grid,
+    body_p: &Array3<f32>,
+    s1_p: &Array3<f32>,
+    found: &[Region],
+    s1_label: Option<u16>,
+    shape: [usize; 3],
 ) -> Array3<u16> {
-    let shape = volumes[0].shape();
-    let d = o.dims(shape);
-    let geom = PlaneGeometry {
-        width: d[2],
-        height: d[1],
-        row_mm: o.spacing_mm[1],
-        col_mm: o.spacing_mm[2],
-    };
-    // Smoothed, scale-normalised full-resolution planes, only where a body lies.
-    let mut touched = vec![false; d[0]];
-    for s in bodies.iter().flatten() {
-        touched[s.plane] = true;
+    let [_, h, w] = work.dims;
+    let mut owner = Array3::<u16>::zeros((work.dims[0], h, w));
+    for (k, r) in found.iter().enumerate() {
+        for &v in &r.voxels {
+            let [l, row, col] = work.coords(v as usize);
+            owner[[l, row, col]] = (k + 1) as u16;
+        }
     }
-    let sigma_px = (CONTOUR_SMOOTHING_MM / geom.row_mm.min(geom.col_mm)) as f32;
-    let planes: Vec<Vec<Plane<f32>>> = (0..d[0])
+    let [_, si_mm, ap_mm] = grid.orientation.spacing_mm;
+    let row_of: Vec<usize> = (0..grid.dims[1])
+        .map(|i| ((((i as f64 + 0.5) * si_mm) / grid.pixel_mm) as usize).min(h - 1))
+        .collect();
+    let col_of: Vec<usize> = (0..grid.dims[2])
+        .map(|i| ((((i as f64 + 0.5) * ap_mm) / grid.pixel_mm) as usize).min(w - 1))
+        .collect();
+    let painted: Vec<Option<Array2<u16>>> = (0..grid.dims[0])
         .into_par_iter()
         .map(|lat| {
-            if !touched[lat] {
-                return Vec::new();
+            let own = owner.index_axis(Axis(0), lat);
+            if own.iter().all(|&v| v == 0) {
+                return None;
             }
-            volumes
-                .iter()
-                .zip(scales)
-                .map(|(v, &s)| {
-                    let mut p = gaussian_blur(&full_plane(&v.voxels, o, lat), sigma_px);
-                    p.data.iter_mut().for_each(|x| *x /= s);
-                    p
-                })
-                .collect()
-        })
-        .collect();
-    let params = ContourParams::default();
-    let sections: Vec<Vec<(usize, Vec<u32>)>> = bodies
-        .par_iter()
-        .map(|slices| {
-            slices
-                .iter()
-                .map(|s| {
-                    let coarse = upsample_section(&s.pixels, grid, d);
-                    let imgs: Vec<&Plane<f32>> = planes[s.plane].iter().collect();
-                    (s.plane, refine_section(&imgs, geom, &coarse, &params))
-                })
-                .collect()
+            let body_full = grid.to_full(body_p.index_axis(Axis(0), lat));
+            let s1_full = grid.to_full(s1_p.index_axis(Axis(0), lat));
+            let label_at = |r: usize, c: usize| -> u16 {
+                let here = own[[r, c]];
+                if here != 0 {
+                    return here;
+                }
+                // At the rim the nearest labelled working pixel.
+                let (r0, c0) = (r.saturating_sub(1), c.saturating_sub(1));
+                for rr in r0..=(r + 1).min(h - 1) {
+                    for cc in c0..=(c + 1).min(w - 1) {
+                        if own[[rr, cc]] != 0 {
+                            return own[[rr, cc]];
+                        }
+                    }
+                }
+                0
+            };
+            Some(Array2::from_shape_fn(
+                (grid.dims[1], grid.dims[2]),
+                |(si, ap)| {
+                    let label = label_at(row_of[si], col_of[ap]);
+                    let p = if Some(label) == s1_label {
+                        s1_full[[si, ap]]
+                    } else {
+                        body_full[[si, ap]]
+                    };
+                    if label != 0 && p >= BODY_P { label } else { 0 }
+                },
+            ))
         })
         .collect();
     let mut out = Array3::<u16>::zeros((shape[0], shape[1], shape[2]));
-    for (b, secs) in sections.iter().enumerate() {
-        for (lat, pixels) in secs {
-            for &i in pixels {
-                let (si, ap) = (i as usize / d[2], i as usize % d[2]);
-                let v = &mut out[o.index(shape, *lat, si, ap)];
-                if *v == 0 {
-                    *v = (b + 1) as u16;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Smoothing (mm) of the planes the contour search reads: enough to quiet Rician noise
-/// over a 1 mm cortex without merging the cortex into its neighbours.
-const CONTOUR_SMOOTHING_MM: f64 = 0.7;
-
-/// Full-resolution pixel indices (`si * d[2] + ap`) of a working-grid section.
-fn upsample_section(pixels: &[u32], grid: &WorkGrid, d: [usize; 3]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(pixels.len() * grid.si_factor * grid.ap_factor);
-    for &i in pixels {
-        let (r, c) = (i as usize / grid.width, i as usize % grid.width);
-        for si in r * grid.si_factor..((r + 1) * grid.si_factor).min(d[1]) {
-            for ap in c * grid.ap_factor..((c + 1) * grid.ap_factor).min(d[2]) {
-                out.push((si * d[2] + ap) as u32);
+    for (lat, plane) in painted.iter().enumerate() {
+        let Some(plane) = plane else { continue };
+        for ((si, ap), &v) in plane.indexed_iter() {
+            if v != 0 {
+                out[grid.orientation.index(shape, lat, si, ap)] = v;
             }
         }
     }
@@ -470,29 +483,21 @@ fn upsample_section(pixels: &[u32], grid: &WorkGrid, d: [usize; 3]) -> Vec<u32> 
 /// Per-body summaries from the painted label map.
 fn summarise(
     labels: &Array3<u16>,
-    slices: &[Vec<BodySlice>],
+    found: &[Region],
+    work: &Grid,
     names: &[(Option<Level>, f64)],
     voxel_ml: f64,
-    dims: [usize; 3],
     reference: &Volume<f32>,
 ) -> Vec<VertebralBody> {
-    let n = slices.len();
+    let n = found.len();
     let mut count = vec![0u64; n + 1];
     let mut sum = vec![[0f64; 3]; n + 1];
-    let mut edge = vec![false; n + 1];
-    let shape = [labels.shape()[0], labels.shape()[1], labels.shape()[2]];
     for ((i, j, k), &l) in labels.indexed_iter() {
-        if l == 0 {
-            continue;
-        }
-        let l = usize::from(l);
-        count[l] += 1;
-        sum[l][0] += i as f64;
-        sum[l][1] += j as f64;
-        sum[l][2] += k as f64;
-        let idx = [i, j, k];
-        if (0..3).any(|a| idx[a] == 0 || idx[a] + 1 == shape[a]) {
-            edge[l] = true;
+        if let (Some(c), Some(s)) = (count.get_mut(usize::from(l)), sum.get_mut(usize::from(l))) {
+            *c += 1;
+            s[0] += i as f64;
+            s[1] += j as f64;
+            s[2] += k as f64;
         }
     }
     (0..n)
@@ -503,10 +508,6 @@ fn summarise(
                 reference
                     .affine
                     .index_to_mm([sum[l][0] / c, sum[l][1] / c, sum[l][2] / c]);
-            // A body reaching the first or last sagittal plane is cut by the slab.
-            let lateral_edge = slices[b]
-                .iter()
-                .any(|s| s.plane == 0 || s.plane + 1 == dims[0]);
             let (level, conf) = names.get(b).copied().unwrap_or((None, 0.0));
             VertebralBody {
                 label: l as u16,
@@ -514,7 +515,7 @@ fn summarise(
                 level_confidence: conf,
                 centroid_mm: centroid,
                 volume_ml: count[l] as f64 * voxel_ml,
-                partial: edge[l] || lateral_edge,
+                partial: found[b].at_edge(work),
             }
         })
         .collect()

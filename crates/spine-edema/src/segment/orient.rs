@@ -1,5 +1,4 @@
-//! Anatomical directions of an arbitrary grid, from its affine (LPS), and extraction of
-//! sagittal working planes at a coarser in-plane resolution.
+//! Anatomical directions of an arbitrary grid, from its affine (LPS).
 //!
 //! DICOM sagittal stacks come as `[slice, row, column]`, NIfTI files in any axis order
 //! (the real lumbar set is `[sup→inf, ant→post, left-right]`). Nothing downstream may
@@ -7,8 +6,6 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::Affine;
-use crate::segment::kernels::Plane;
-use ndarray::Array3;
 
 /// Which array axis runs along each anatomical direction, and which way.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -83,80 +80,6 @@ impl Orientation {
     }
 }
 
-/// How a working plane's pixels map back onto the source grid.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct WorkGrid {
-    /// Source voxels averaged per working pixel along SI.
-    pub si_factor: usize,
-    /// Source voxels averaged per working pixel along AP.
-    pub ap_factor: usize,
-    /// Working pixel size along SI (mm).
-    pub si_mm: f64,
-    /// Working pixel size along AP (mm).
-    pub ap_mm: f64,
-    /// Working plane height (SI pixels).
-    pub height: usize,
-    /// Working plane width (AP pixels).
-    pub width: usize,
-}
-
-impl WorkGrid {
-    /// The coarsest integer box-averaging that keeps pixels at or below `target_mm`.
-    pub fn new(orientation: &Orientation, shape: [usize; 3], target_mm: f64) -> Self {
-        let d = orientation.dims(shape);
-        let factor = |spacing: f64| ((target_mm / spacing).floor() as usize).max(1);
-        let si_factor = factor(orientation.spacing_mm[1]);
-        let ap_factor = factor(orientation.spacing_mm[2]);
-        WorkGrid {
-            si_factor,
-            ap_factor,
-            si_mm: orientation.spacing_mm[1] * si_factor as f64,
-            ap_mm: orientation.spacing_mm[2] * ap_factor as f64,
-            height: (d[1] / si_factor).max(1),
-            width: (d[2] / ap_factor).max(1),
-        }
-    }
-}
-
-/// Sagittal plane `lat` box-averaged onto the working grid: rows head → feet, columns
-/// front → back.
-pub fn working_plane(
-    voxels: &Array3<f32>,
-    orientation: &Orientation,
-    grid: &WorkGrid,
-    lat: usize,
-) -> Plane<f32> {
-    let shape = [voxels.shape()[0], voxels.shape()[1], voxels.shape()[2]];
-    let d = orientation.dims(shape);
-    let mut out = Plane::new(grid.width, grid.height);
-    let norm = 1.0 / (grid.si_factor * grid.ap_factor) as f32;
-    for r in 0..grid.height {
-        for c in 0..grid.width {
-            let mut acc = 0f32;
-            for si in r * grid.si_factor..((r + 1) * grid.si_factor).min(d[1]) {
-                for ap in c * grid.ap_factor..((c + 1) * grid.ap_factor).min(d[2]) {
-                    acc += voxels[orientation.index(shape, lat, si, ap)];
-                }
-            }
-            out.set(r, c, acc * norm);
-        }
-    }
-    out
-}
-
-/// Sagittal plane `lat` at full resolution: rows head → feet, columns front → back.
-pub fn full_plane(voxels: &Array3<f32>, orientation: &Orientation, lat: usize) -> Plane<f32> {
-    let shape = [voxels.shape()[0], voxels.shape()[1], voxels.shape()[2]];
-    let d = orientation.dims(shape);
-    let mut out = Plane::new(d[2], d[1]);
-    for si in 0..d[1] {
-        for ap in 0..d[2] {
-            out.set(si, ap, voxels[orientation.index(shape, lat, si, ap)]);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,7 +107,5 @@ mod tests {
         let o = Orientation::from_affine(&affine).unwrap();
         assert_eq!((o.lateral_axis, o.si_axis, o.ap_axis), (0, 1, 2));
         assert_eq!(o.spacing_mm, [4.0, 0.7, 0.7]);
-        let g = WorkGrid::new(&o, [15, 512, 512], 1.5);
-        assert_eq!((g.si_factor, g.height), (2, 256));
     }
 }
