@@ -114,13 +114,16 @@ def warp(batch, rng):
 
 
 def loss_fn(logits, target, weight):
+    """BCE over every weighted pixel plus soft Dice over the samples that contain the
+    structure. Soft Dice on a crop without it asks for zero probability on every pixel
+    at once; with S1 absent from most crops that term alone silenced the S1 output."""
     bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction="sum") / weight.sum().clamp(min=1)
     p = torch.sigmoid(logits) * weight
     t = target * weight
     dims = (1, 2)
     inter = (p * t).sum(dims)
     dice = 1 - (2 * inter + 1) / (p.sum(dims) + t.sum(dims) + 1)
-    has = weight.sum(dims) > 0
+    has = t.sum(dims) >= 1
     return bce + (dice[has].mean() if has.any() else 0.0)
 
 

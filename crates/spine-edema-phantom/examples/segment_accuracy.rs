@@ -145,6 +145,10 @@ fn print_tables(rows: &[Row], time: &[Duration; 3], exams: u32) {
                 .filter(|r| r.input == input && test(&r.truth))
                 .collect();
             let (n, mean, min, named) = stats(&sel);
+            if n == 0 {
+                println!("| {name} | {input_name} | 0 | – | – | – | – |");
+                continue;
+            }
             let outline = outline_mean(&sel);
             println!(
                 "| {name} | {input_name} | {n} | {mean:.3} | {outline:.3} | {min:.3} | {named:.1} % |"

@@ -56,10 +56,11 @@ fn measure(preset: Preset, seed: u64) -> Vec<(f64, f64, AnchorSource, bool)> {
             }
             let n = visible.len().max(1) as f64;
             println!(
-                "{preset} {seed}: Dice {:.3}, named {named}/{}, anchor {:?}",
+                "{preset} {seed}: Dice {:.3}, named {named}/{}, anchor {:?} {:?}",
                 dice / n,
                 visible.len(),
-                seg.labelling.anchor
+                seg.labelling.anchor,
+                seg.labelling.warnings
             );
             (
                 dice / n,
@@ -73,6 +74,7 @@ fn measure(preset: Preset, seed: u64) -> Vec<(f64, f64, AnchorSource, bool)> {
 
 #[test]
 fn lumbar_phantom_from_each_input() {
+    // Measured: Dice 0.904 / 0.929 / 0.842 (T1 + fluid / T1 / fluid), all named.
     let r = measure(Preset::Lumbar, 7100);
     let (dice, named, anchor, uncertain) = r[0];
     assert!(dice >= 0.85, "T1 + fluid Dice {dice:.3}");

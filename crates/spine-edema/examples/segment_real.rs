@@ -73,6 +73,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if named { "yes" } else { "no" },
             levels.join(",")
         );
+        if std::env::var_os("SEGMENT_REAL_VERBOSE").is_some() {
+            for b in &seg.bodies {
+                println!(
+                    "    {:>4} z {:7.1} ml {:5.1} partial {}",
+                    b.level.map_or("?".into(), |l| l.to_string()),
+                    b.centroid_mm.z,
+                    b.volume_ml,
+                    b.partial
+                );
+            }
+            println!("    {:?}", seg.labelling.warnings);
+        }
         all.extend(dice);
         named_ok += usize::from(named);
     }

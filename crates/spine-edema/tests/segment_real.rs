@@ -45,10 +45,11 @@ fn evaluate(dir: &std::path::Path, case: &str) -> spine_edema::Result<(Vec<(u16,
     Ok((per_level, named))
 }
 
-/// What the method reached when this test was written; raise as it improves.
-const MEAN_DICE_FLOOR: f64 = 0.70;
-/// Exams with all seven levels named correctly, at the time of writing.
-const NAMED_FLOOR: usize = 14;
+/// Regression floor under the measured mean (0.894 over the 17 exams, 0.884 over the
+/// five the embedded network was not fitted on); raise as the method improves.
+const MEAN_DICE_FLOOR: f64 = 0.87;
+/// Exams with all seven levels named correctly: 17 of 17 when measured, one spare.
+const NAMED_FLOOR: usize = 16;
 
 #[test]
 fn real_lumbar_t2_dice_and_levels() {

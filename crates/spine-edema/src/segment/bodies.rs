@@ -113,6 +113,13 @@ impl Region {
     pub fn at_edge(&self, grid: &Grid) -> bool {
         (0..3).any(|a| self.bounds[a][0] == 0 || self.bounds[a][1] + 1 == grid.dims[a])
     }
+
+    /// True when the region touches the top or bottom of the field of view: a body cut
+    /// there may be any size, while a small region cut only by the slab's side is a
+    /// speck of a far-lateral plane.
+    pub fn at_head_feet_edge(&self, grid: &Grid) -> bool {
+        self.bounds[1][0] == 0 || self.bounds[1][1] + 1 == grid.dims[1]
+    }
 }
 
 /// Face-connected components of `mask` (6-connectivity), each a list of linear indices.
@@ -163,10 +170,62 @@ pub fn regions(prob: &Array3<f32>, grid: &Grid) -> Vec<Region> {
         .into_iter()
         .filter(|c| c.len() >= min_core)
         .collect();
-    // Multi-source breadth-first growth of the cores through body voxels.
-    let mut owner = vec![u32::MAX; p.len()];
+    let mut members = grow(&cores, &body, grid);
+    // Body components without any core (a partial body at the slab edge) stand alone.
+    let mut owned = vec![false; p.len()];
+    for &v in members.iter().flatten() {
+        owned[v as usize] = true;
+    }
+    let unowned: Vec<bool> = body.iter().zip(&owned).map(|(&b, &o)| b && !o).collect();
+    members.extend(components(&unowned, grid));
+    let found: Vec<Region> = members
+        .into_iter()
+        .map(|v| Region::new(v, grid))
+        .filter(|r| r.volume_ml >= MIN_REGION_ML)
+        .collect();
+    merge_same_level(
+        merge_fragments(split_oversized(found, &p, grid), grid),
+        grid,
+    )
+}
+
+/// Share of the shorter region's head–feet extent two regions must overlap by to be one
+/// level: a body split left from right (by a plane where the network was unsure) must
+/// not be counted twice, while neighbouring levels overlap only at a sloping disc.
+const SAME_LEVEL_OVERLAP: f64 = 0.6;
+/// Front-to-back distance (mm) within which two such regions are one body.
+const SAME_LEVEL_AP_MM: f64 = 20.0;
+
+/// Regions at the same level (head–feet ranges mostly overlapping, close front to back)
+/// joined into one.
+fn merge_same_level(mut found: Vec<Region>, grid: &Grid) -> Vec<Region> {
+    loop {
+        let pair = (0..found.len()).find_map(|a| {
+            (a + 1..found.len()).find_map(|b| {
+                let (ra, rb) = (&found[a], &found[b]);
+                let lo = ra.bounds[1][0].max(rb.bounds[1][0]);
+                let hi = ra.bounds[1][1].min(rb.bounds[1][1]);
+                let overlap = (hi + 1).saturating_sub(lo) as f64 * grid.voxel_mm[1];
+                let shorter = ra.extent_mm[1].min(rb.extent_mm[1]);
+                let ap = (ra.centre[2] - rb.centre[2]).abs() * grid.voxel_mm[2];
+                (overlap >= SAME_LEVEL_OVERLAP * shorter && ap <= SAME_LEVEL_AP_MM)
+                    .then_some((a, b))
+            })
+        });
+        let Some((a, b)) = pair else { return found };
+        let rb = found.swap_remove(b);
+        let mut joined = std::mem::take(&mut found[a].voxels);
+        joined.extend(rb.voxels);
+        found[a] = Region::new(joined, grid);
+    }
+}
+
+/// Multi-source breadth-first growth of `seeds` through the voxels where `allowed`
+/// holds: each voxel joins the seed that reaches it first.
+fn grow(seeds: &[Vec<u32>], allowed: &[bool], grid: &Grid) -> Vec<Vec<u32>> {
+    let mut owner = vec![u32::MAX; allowed.len()];
     let mut queue = VecDeque::new();
-    for (k, c) in cores.iter().enumerate() {
+    for (k, c) in seeds.iter().enumerate() {
         for &v in c {
             owner[v as usize] = k as u32;
             queue.push_back(v as usize);
@@ -176,29 +235,130 @@ pub fn regions(prob: &Array3<f32>, grid: &Grid) -> Vec<Region> {
     while let Some(i) = queue.pop_front() {
         grid.neighbours(i, &mut nb);
         for &j in &nb {
-            if body[j] && owner[j] == u32::MAX {
+            if allowed[j] && owner[j] == u32::MAX {
                 owner[j] = owner[i];
                 queue.push_back(j);
             }
         }
     }
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); cores.len()];
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); seeds.len()];
     for (i, &o) in owner.iter().enumerate() {
         if let Some(m) = members.get_mut(o as usize) {
             m.push(i as u32);
         }
     }
-    // Body components without any core (a partial body at the slab edge) stand alone.
-    let unowned: Vec<bool> = body
-        .iter()
-        .zip(&owner)
-        .map(|(&b, &o)| b && o == u32::MAX)
-        .collect();
-    members.extend(components(&unowned, grid));
     members
+}
+
+/// Median of a list (0 when empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A region this much larger than the median body, and this much taller, is two bodies
+/// joined across a disc the network was unsure of.
+const OVERSIZED_VOLUME: f64 = 1.4;
+const OVERSIZED_HEIGHT: f64 = 1.4;
+/// Stricter core thresholds tried, in turn, to part an oversized region.
+const SPLIT_CORE_P: [f32; 3] = [0.97, 0.99, 0.997];
+
+/// Regions of about two bodies' size split at their stricter cores.
+fn split_oversized(found: Vec<Region>, p: &[f32], grid: &Grid) -> Vec<Region> {
+    let typical_ml = median(found.iter().map(|r| r.volume_ml).collect());
+    let typical_h = median(found.iter().map(|r| r.extent_mm[1]).collect());
+    let mut out = Vec::with_capacity(found.len() + 2);
+    for r in found {
+        if r.volume_ml < OVERSIZED_VOLUME * typical_ml
+            || r.extent_mm[1] < OVERSIZED_HEIGHT * typical_h
+        {
+            out.push(r);
+            continue;
+        }
+        let mut inside = vec![false; p.len()];
+        for &v in &r.voxels {
+            inside[v as usize] = true;
+        }
+        let min_part = (0.2 * typical_ml / grid.voxel_ml()).ceil() as usize;
+        let split = SPLIT_CORE_P.iter().find_map(|&t| {
+            let core: Vec<bool> = (0..p.len()).map(|i| inside[i] && p[i] >= t).collect();
+            let cores: Vec<Vec<u32>> = components(&core, grid)
+                .into_iter()
+                .filter(|c| c.len() >= min_part / 4)
+                .collect();
+            (cores.len() >= 2).then(|| grow(&cores, &inside, grid))
+        });
+        match split {
+            Some(parts) => out.extend(
+                parts
+                    .into_iter()
+                    .map(|v| Region::new(v, grid))
+                    .filter(|r| r.volume_ml >= MIN_REGION_ML),
+            ),
+            None => out.push(r),
+        }
+    }
+    out
+}
+
+/// A region smaller than this share of the median body, away from the top and bottom of
+/// the field of view, is a fragment (a second core inside one body, a speck of a
+/// neighbouring structure or of a far-lateral plane). Counted as a body, it would shift
+/// every level name above it by one.
+const FRAGMENT_SHARE: f64 = 0.35;
+
+/// Fragments merged into the region they share most faces with, or dropped when they
+/// touch none.
+fn merge_fragments(mut found: Vec<Region>, grid: &Grid) -> Vec<Region> {
+    let typical_ml = median(found.iter().map(|r| r.volume_ml).collect());
+    let mut owner = vec![u32::MAX; grid.len()];
+    for (k, r) in found.iter().enumerate() {
+        for &v in &r.voxels {
+            owner[v as usize] = k as u32;
+        }
+    }
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by(|&a, &b| found[a].volume_ml.total_cmp(&found[b].volume_ml));
+    let mut gone = vec![false; found.len()];
+    let mut nb = Vec::with_capacity(6);
+    for k in order {
+        let r = &found[k];
+        if r.volume_ml >= FRAGMENT_SHARE * typical_ml || r.at_head_feet_edge(grid) {
+            continue;
+        }
+        let mut shared: std::collections::HashMap<u32, usize> = Default::default();
+        for &v in &r.voxels {
+            grid.neighbours(v as usize, &mut nb);
+            for &j in &nb {
+                let o = owner[j];
+                if o != u32::MAX && o != k as u32 {
+                    *shared.entry(o).or_default() += 1;
+                }
+            }
+        }
+        gone[k] = true;
+        let voxels = std::mem::take(&mut found[k].voxels);
+        if let Some((&into, _)) = shared.iter().max_by_key(|(o, n)| (**n, u32::MAX - **o)) {
+            for &v in &voxels {
+                owner[v as usize] = into;
+            }
+            let target = &mut found[into as usize];
+            let mut joined = std::mem::take(&mut target.voxels);
+            joined.extend(voxels);
+            *target = Region::new(joined, grid);
+        } else {
+            for &v in &voxels {
+                owner[v as usize] = u32::MAX;
+            }
+        }
+    }
+    found
         .into_iter()
-        .map(|v| Region::new(v, grid))
-        .filter(|r| r.volume_ml >= MIN_REGION_ML)
+        .zip(gone)
+        .filter_map(|(r, g)| (!g).then_some(r))
         .collect()
 }
 
@@ -270,6 +430,43 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].voxels.len() + found[1].voxels.len(), 10 * 21 * 10);
         assert!(found[0].at_edge(&g));
+    }
+
+    #[test]
+    fn halves_of_one_level_are_one_body() {
+        // One body with an unsure middle plane (l = 4): two halves, one level.
+        let g = grid([9, 30, 20]);
+        let prob = Array3::from_shape_fn((9, 30, 20), |(l, r, c)| {
+            let inside = (5..25).contains(&r) && (4..16).contains(&c);
+            match (inside, l) {
+                (false, _) => 0.0,
+                (true, 4) => 0.2,
+                _ => 0.99,
+            }
+        });
+        let found = regions(&prob, &g);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].voxels.len(), 8 * 20 * 12);
+    }
+
+    #[test]
+    fn a_speck_at_the_slab_side_is_no_body_but_a_cut_top_body_is() {
+        // Three 6 mL bodies, a 1.6 mL body cut by the top of the field of view, and a
+        // 0.96 mL speck on the slab's first planes between two bodies.
+        let g = grid([24, 80, 40]);
+        let prob = Array3::from_shape_fn((24, 80, 40), |(l, r, c)| {
+            let body = (2..22).contains(&l)
+                && (10..30).contains(&c)
+                && [0..4, 10..25, 30..45, 50..65]
+                    .iter()
+                    .any(|rows| rows.contains(&r));
+            let speck = l < 8 && (26..29).contains(&r);
+            if body || speck { 0.99 } else { 0.0 }
+        });
+        let mut found = regions(&prob, &g);
+        found.sort_by(|a, b| a.centre[1].total_cmp(&b.centre[1]));
+        let sizes: Vec<usize> = found.iter().map(|r| r.voxels.len()).collect();
+        assert_eq!(sizes, [1600, 6000, 6000, 6000]);
     }
 
     #[test]

@@ -185,7 +185,9 @@ pub fn segment_with(
         &mut labelling,
     );
     if below_free {
+        // An inference from where the column ends, not a sacrum seen: a reader checks it.
         labelling.confidence = 0.7;
+        labelling.anchor_uncertain = true;
     }
     let s1_label = s1.as_ref().map(|_| (found.len() + 1) as u16);
     if let Some(s1) = s1 {
@@ -291,14 +293,23 @@ fn probabilities(
     let band_of =
         |seen: (usize, usize)| (seen.0.saturating_sub(margin), (seen.1 + margin + 1).min(w));
     // 2. Walk outward, a chunk of planes per step (one per thread), until two planes in
-    //    a row are empty.
+    //    a row are empty. Thin slices (< 2 mm) are sampled every ~2 mm and the planes
+    //    between interpolated: a body's lateral profile changes over centimetres.
     let chunk = rayon::current_num_threads().max(1);
+    let step = ((MAX_PLANE_GAP_MM / grid.orientation.spacing_mm[0]).floor() as i64).max(1);
+    let mut computed = vec![false; lateral];
+    for &lat in &probe {
+        computed[lat] = true;
+        if lat == start {
+            break;
+        }
+    }
     for dir in [-1i64, 1] {
         let mut empty_run = 0;
-        let mut next = start as i64 + dir;
+        let mut next = start as i64 + dir * step;
         while empty_run < 2 && (0..lateral as i64).contains(&next) {
             let lats: Vec<usize> = (0..chunk as i64)
-                .map(|k| next + dir * k)
+                .map(|k| next + dir * k * step)
                 .filter(|l| (0..lateral as i64).contains(l))
                 .map(|l| l as usize)
                 .collect();
@@ -320,6 +331,7 @@ fn probabilities(
                 .collect();
             for (lat, band, p) in &results {
                 store(&mut out, *lat, *band, p);
+                computed[*lat] = true;
                 match body_columns(p) {
                     Some((n, lo, hi)) if n >= MIN_PLANE_PIXELS => {
                         empty_run = 0;
@@ -331,11 +343,39 @@ fn probabilities(
                     break;
                 }
             }
-            next += dir * lats.len() as i64;
+            next += dir * step * lats.len() as i64;
         }
     }
+    interpolate_skipped(&mut out, &computed, step as usize);
     split_outputs(out)
 }
+
+/// Fills each plane the walk skipped (at most `step − 1` in a row) with the linear
+/// interpolation of the nearest computed planes on either side.
+fn interpolate_skipped(out: &mut ndarray::Array4<f32>, computed: &[bool], step: usize) {
+    let done: Vec<usize> = (0..computed.len()).filter(|&l| computed[l]).collect();
+    for pair in done.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b - a > step {
+            continue;
+        }
+        for l in a + 1..b {
+            let t = (l - a) as f32 / (b - a) as f32;
+            for o in 0..out.dim().0 {
+                let mut v = out.index_axis_mut(Axis(0), o);
+                let (lo, hi) = (
+                    v.index_axis(Axis(0), a).to_owned(),
+                    v.index_axis(Axis(0), b).to_owned(),
+                );
+                v.index_axis_mut(Axis(0), l)
+                    .assign(&(&lo * (1.0 - t) + &hi * t));
+            }
+        }
+    }
+}
+
+/// Largest lateral distance (mm) between planes the network runs on.
+const MAX_PLANE_GAP_MM: f64 = 2.0;
 
 /// Body pixels (p ≥ 0.5) that show a plane crosses the column: a quarter of one body's
 /// sagittal section at 1.25 mm pixels.
@@ -355,7 +395,10 @@ fn split_outputs(out: ndarray::Array4<f32>) -> (Array3<f32>, Array3<f32>) {
 }
 
 /// The S1 body: the largest S1 component directly below the lowest body (its centre
-/// 0.3–2 body heights below the lowest body's centre, within a body depth front to back).
+/// below the lowest body's lower edge and at most 2 body heights below that body's
+/// centre, within a body depth front to back). A component whose centre is still within
+/// the lowest body's rows is a misread part of that body (seen on a thoracic field of
+/// view ending at L1), not a sacrum.
 fn find_s1(s1_p: &Array3<f32>, grid: &Grid, found: &[Region]) -> Option<Region> {
     let lowest = found.last()?;
     let mask: Vec<bool> = s1_p.iter().map(|&v| v >= BODY_P).collect();
@@ -367,7 +410,8 @@ fn find_s1(s1_p: &Array3<f32>, grid: &Grid, found: &[Region]) -> Option<Region> 
             let below_mm = (r.centre[1] - lowest.centre[1]) * grid.voxel_mm[1];
             let ap_mm = (r.centre[2] - lowest.centre[2]).abs() * grid.voxel_mm[2];
             r.volume_ml >= MIN_REGION_ML
-                && (0.3 * height..=2.0 * height).contains(&below_mm)
+                && r.centre[1] > lowest.bounds[1][1] as f64
+                && below_mm <= 2.0 * height
                 && ap_mm <= lowest.extent_mm[2].max(25.0)
         })
         .max_by(|a, b| a.volume_ml.total_cmp(&b.volume_ml))
@@ -519,4 +563,44 @@ fn summarise(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 10 × 10 × 10 block of voxels starting at row `top`, as a region.
+    fn block(grid: &Grid, top: usize) -> Region {
+        let [_, rows, cols] = grid.dims;
+        let voxels = (0..10)
+            .flat_map(|l| (top..top + 10).flat_map(move |r| (5..15).map(move |c| (l, r, c))))
+            .map(|(l, r, c)| ((l * rows + r) * cols + c) as u32)
+            .collect();
+        Region::new(voxels, grid)
+    }
+
+    #[test]
+    fn s1_must_lie_below_the_lowest_body() {
+        let grid = Grid {
+            dims: [10, 60, 20],
+            voxel_mm: [1.0; 3],
+        };
+        let lowest = block(&grid, 20);
+        let s1_at = |rows: std::ops::Range<usize>| {
+            Array3::from_shape_fn((10, 60, 20), |(_, r, c)| {
+                if rows.contains(&r) && (5..15).contains(&c) {
+                    0.9f32
+                } else {
+                    0.0
+                }
+            })
+        };
+        // Directly below, across a 4-row disc: the sacrum.
+        let found = find_s1(&s1_at(34..44), &grid, std::slice::from_ref(&lowest));
+        assert!(found.is_some_and(|r| r.bounds[1] == [34, 43]));
+        // The lower part of the lowest body itself: not a sacrum.
+        assert!(find_s1(&s1_at(24..30), &grid, std::slice::from_ref(&lowest)).is_none());
+        // Far below (over two body heights): not the next segment.
+        assert!(find_s1(&s1_at(50..60), &grid, std::slice::from_ref(&lowest)).is_none());
+    }
 }

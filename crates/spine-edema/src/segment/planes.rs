@@ -259,15 +259,13 @@ mod tests {
             let r = Resampler::new(n_in, a, n_out, b);
             let ones = r.apply(&vec![1.0; n_in]);
             assert!(ones.iter().all(|v| (v - 1.0).abs() < 1e-5));
-            // A ramp in mm comes out as the same ramp away from the edges.
+            // A ramp in mm comes out as the same ramp away from the edges, up to the
+            // asymmetry of a tent sampled at the input centres (< 0.1 input pixel).
             let ramp: Vec<f32> = (0..n_in).map(|i| ((i as f64 + 0.5) * a) as f32).collect();
             let out = r.apply(&ramp);
             for (k, v) in out.iter().enumerate().skip(3).take(n_out - 6) {
                 let x = (k as f64 + 0.5) * b;
-                assert!(
-                    (f64::from(*v) - x).abs() < 1e-3 * x.max(1.0),
-                    "{k}: {v} vs {x}"
-                );
+                assert!((f64::from(*v) - x).abs() < 0.1 * a, "{k}: {v} vs {x}");
             }
         }
     }
