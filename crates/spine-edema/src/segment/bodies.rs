@@ -109,16 +109,28 @@ impl Region {
         }
     }
 
+    /// True when the region touches either face of the grid across `axis`.
+    fn cut_across(&self, grid: &Grid, axis: usize) -> bool {
+        self.bounds[axis][0] == 0 || self.bounds[axis][1] + 1 == grid.dims[axis]
+    }
+
     /// True when the region touches a face of the grid (cut by the slab or the FOV).
     pub fn at_edge(&self, grid: &Grid) -> bool {
-        (0..3).any(|a| self.bounds[a][0] == 0 || self.bounds[a][1] + 1 == grid.dims[a])
+        (0..3).any(|axis| self.cut_across(grid, axis))
     }
 
     /// True when the region touches the top or bottom of the field of view: a body cut
     /// there may be any size, while a small region cut only by the slab's side is a
     /// speck of a far-lateral plane.
     pub fn at_head_feet_edge(&self, grid: &Grid) -> bool {
-        self.bounds[1][0] == 0 || self.bounds[1][1] + 1 == grid.dims[1]
+        self.cut_across(grid, 1)
+    }
+
+    /// Takes `voxels` into this region and recomputes its statistics.
+    fn absorb(&mut self, voxels: Vec<u32>, grid: &Grid) {
+        let mut joined = std::mem::take(&mut self.voxels);
+        joined.extend(voxels);
+        *self = Region::new(joined, grid);
     }
 }
 
@@ -214,9 +226,7 @@ fn merge_same_level(mut found: Vec<Region>, grid: &Grid) -> Vec<Region> {
         });
         let Some((a, b)) = pair else { return found };
         let rb = found.swap_remove(b);
-        let mut joined = std::mem::take(&mut found[a].voxels);
-        joined.extend(rb.voxels);
-        found[a] = Region::new(joined, grid);
+        found[a].absorb(rb.voxels, grid);
     }
 }
 
@@ -345,10 +355,7 @@ fn merge_fragments(mut found: Vec<Region>, grid: &Grid) -> Vec<Region> {
             for &v in &voxels {
                 owner[v as usize] = into;
             }
-            let target = &mut found[into as usize];
-            let mut joined = std::mem::take(&mut target.voxels);
-            joined.extend(voxels);
-            *target = Region::new(joined, grid);
+            found[into as usize].absorb(voxels, grid);
         } else {
             for &v in &voxels {
                 owner[v as usize] = u32::MAX;

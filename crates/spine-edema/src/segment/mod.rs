@@ -255,15 +255,21 @@ fn probabilities(
         }
         (n > 0).then_some((n, lo, hi))
     };
-    let store =
-        |out: &mut ndarray::Array4<f32>, lat: usize, band: (usize, usize), p: &Array3<f32>| {
-            for o in 0..2 {
-                out.index_axis_mut(Axis(0), o)
-                    .index_axis_mut(Axis(0), lat)
-                    .slice_axis_mut(Axis(1), ndarray::Slice::from(band.0..band.1))
-                    .assign(&p.index_axis(Axis(0), o));
-            }
-        };
+    // Planes the network ran on; the ones the walk skips are interpolated at the end.
+    let mut computed = vec![false; lateral];
+    let store = |out: &mut ndarray::Array4<f32>,
+                 computed: &mut [bool],
+                 lat: usize,
+                 band: (usize, usize),
+                 p: &Array3<f32>| {
+        computed[lat] = true;
+        for o in 0..2 {
+            out.index_axis_mut(Axis(0), o)
+                .index_axis_mut(Axis(0), lat)
+                .slice_axis_mut(Axis(1), ndarray::Slice::from(band.0..band.1))
+                .assign(&p.index_axis(Axis(0), o));
+        }
+    };
     // 1. A plane through the column.
     let full = (0, w);
     let stride = (lateral / 8).max(1);
@@ -279,7 +285,7 @@ fn probabilities(
     let mut start = None;
     for &lat in &probe {
         let p = run(lat, full);
-        store(&mut out, lat, full, &p);
+        store(&mut out, &mut computed, lat, full, &p);
         if body_columns(&p).is_some_and(|(n, _, _)| n >= MIN_START_PIXELS) {
             start = Some((lat, p));
             break;
@@ -297,13 +303,6 @@ fn probabilities(
     //    between interpolated: a body's lateral profile changes over centimetres.
     let chunk = rayon::current_num_threads().max(1);
     let step = ((MAX_PLANE_GAP_MM / grid.orientation.spacing_mm[0]).floor() as i64).max(1);
-    let mut computed = vec![false; lateral];
-    for &lat in &probe {
-        computed[lat] = true;
-        if lat == start {
-            break;
-        }
-    }
     for dir in [-1i64, 1] {
         let mut empty_run = 0;
         let mut next = start as i64 + dir * step;
@@ -330,8 +329,7 @@ fn probabilities(
                 })
                 .collect();
             for (lat, band, p) in &results {
-                store(&mut out, *lat, *band, p);
-                computed[*lat] = true;
+                store(&mut out, &mut computed, *lat, *band, p);
                 match body_columns(p) {
                     Some((n, lo, hi)) if n >= MIN_PLANE_PIXELS => {
                         empty_run = 0;
