@@ -38,11 +38,15 @@ pub struct ScoreConfig {
     pub border_in_plane_mm: f64,
     /// Through-plane border, in slices, on thick-slice axes (partial volume of the lateral slices).
     pub border_through_plane_slices: usize,
-    /// Edema clusters (and holes in edema) smaller than this are noise, mL.
+    /// Edema clusters smaller than this are not counted, mL: besides noise specks, the
+    /// basivertebral vein and partial volume at the body's lateral edge make small
+    /// T1-dark, fluid-bright clusters in normal bodies.
     pub min_edema_cluster_ml: f64,
+    /// Holes in edema smaller than this are filled, mL (noise punched into edema).
+    pub min_edema_hole_ml: f64,
     /// Cement: T1 below floor + this fraction of (normal marrow − floor).
     pub cement_t1_fraction: f64,
-    /// Cement: fluid below floor + this fraction of (normal marrow − floor).
+    /// Cement when there is no T1: fluid below floor + this fraction of (normal marrow − floor).
     pub cement_fluid_fraction: f64,
     /// Smallest cement blob, mL (smaller dark blobs are cortex, vessels or noise).
     pub min_cement_ml: f64,
@@ -54,6 +58,14 @@ pub struct ScoreConfig {
     pub min_rim_shell_fraction: f64,
     /// Cleft fluid: fluid-series signal at least this fraction of the exam's CSF level.
     pub cleft_csf_fraction: f64,
+    /// Cleft fluid is also darker on T1 than the marrow around it, by this factor at least
+    /// (surrounding marrow = the body's edematous marrow when it has some, else normal
+    /// marrow). Bright edema reaches the CSF fraction on STIR but keeps 55–70 % of normal T1;
+    /// a fluid-filled cleft is CSF-dark on T1, and still ≥ 25 % darker than edema when it is
+    /// a 1–2 mm line in partial volume.
+    pub cleft_t1_contrast: f64,
+    /// … and brighter on the fluid series than the marrow around it by this factor at least.
+    pub cleft_fluid_contrast: f64,
     /// Smallest cleft collection, mL.
     pub min_cleft_ml: f64,
     /// Anterior and posterior heights are measured this fraction of the AP depth inside the
@@ -77,14 +89,17 @@ impl Default for ScoreConfig {
             threshold_perturbation_fraction: 0.2,
             border_in_plane_mm: 1.5,
             border_through_plane_slices: 1,
-            min_edema_cluster_ml: 0.05,
+            min_edema_cluster_ml: 0.15,
+            min_edema_hole_ml: 0.05,
             cement_t1_fraction: 0.3,
             cement_fluid_fraction: 0.5,
             min_cement_ml: 0.1,
             rim_max_distance_mm: 3.0,
             min_rim_ml: 0.05,
-            min_rim_shell_fraction: 0.25,
+            min_rim_shell_fraction: 0.15,
             cleft_csf_fraction: 0.6,
+            cleft_t1_contrast: 0.75,
+            cleft_fluid_contrast: 1.15,
             min_cleft_ml: 0.05,
             height_margin_fraction: 0.10,
             unnamed_regions_are_bodies: true,
@@ -104,6 +119,8 @@ impl ScoreConfig {
             ),
             ("rim_max_distance_mm", self.rim_max_distance_mm),
             ("cleft_csf_fraction", self.cleft_csf_fraction),
+            ("cleft_t1_contrast", self.cleft_t1_contrast),
+            ("cleft_fluid_contrast", self.cleft_fluid_contrast),
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {
@@ -114,6 +131,7 @@ impl ScoreConfig {
             ("detection_floor_percent", self.detection_floor_percent),
             ("border_in_plane_mm", self.border_in_plane_mm),
             ("min_edema_cluster_ml", self.min_edema_cluster_ml),
+            ("min_edema_hole_ml", self.min_edema_hole_ml),
             ("min_cement_ml", self.min_cement_ml),
             ("min_rim_ml", self.min_rim_ml),
             ("min_cleft_ml", self.min_cleft_ml),

@@ -49,6 +49,10 @@ pub(crate) struct Thresholds {
     pub fluid_void_below: Option<f32>,
     /// Fluid above this is CSF-like (cleft).
     pub cleft_fluid_above: Option<f32>,
+    /// Normal-marrow T1 at the body.
+    pub normal_t1: Option<f32>,
+    /// Normal-marrow fluid-series signal at the body.
+    pub normal_fluid: Option<f32>,
 }
 
 /// Largest relative T1 drop a threshold may demand: beyond it, edema could not be seen at all.
@@ -79,6 +83,7 @@ pub(crate) fn thresholds(
         (
             normal * (1.0 - drop.min(MAX_T1_DROP)),
             floor + cfg.cement_t1_fraction * (normal - floor),
+            normal,
         )
     });
     let fluid = reference.fluid.map(|m| {
@@ -93,16 +98,19 @@ pub(crate) fn thresholds(
             hyper,
             floor + cfg.cement_fluid_fraction * (normal - floor),
             cleft,
+            normal,
         )
     });
     let use_t1 = matches!(criterion, EdemaCriterion::Both | EdemaCriterion::T1Only);
     let use_fluid = matches!(criterion, EdemaCriterion::Both | EdemaCriterion::FluidOnly);
     Thresholds {
-        t1_hypo_below: t1.filter(|_| use_t1).map(|(h, _)| h as f32),
-        fluid_hyper_above: fluid.filter(|_| use_fluid).map(|(h, _, _)| h as f32),
-        t1_void_below: t1.map(|(_, v)| v as f32),
-        fluid_void_below: fluid.map(|(_, v, _)| v as f32),
-        cleft_fluid_above: fluid.and_then(|(_, _, c)| c).map(|c| c as f32),
+        t1_hypo_below: t1.filter(|_| use_t1).map(|(h, _, _)| h as f32),
+        fluid_hyper_above: fluid.filter(|_| use_fluid).map(|(h, ..)| h as f32),
+        t1_void_below: t1.map(|(_, v, _)| v as f32),
+        fluid_void_below: fluid.map(|(_, v, ..)| v as f32),
+        cleft_fluid_above: fluid.and_then(|(_, _, c, _)| c).map(|c| c as f32),
+        normal_t1: t1.map(|(_, _, n)| n as f32),
+        normal_fluid: fluid.map(|(.., n)| n as f32),
     }
 }
 
@@ -148,7 +156,7 @@ pub(crate) fn edema_mask(
     body: &BodyVoxels,
     thr: &Thresholds,
     excluded: &[bool],
-    min_voxels: usize,
+    [min_cluster, min_hole]: [usize; 2],
 ) -> Vec<bool> {
     let mut mask: Vec<bool> = (0..body.inside.len())
         .map(|i| body.interior[i] && !excluded[i] && edema_like(body, thr, i))
@@ -159,7 +167,7 @@ pub(crate) fn edema_mask(
         .zip(excluded)
         .map(|(&i, &e)| i && !e)
         .collect();
-    clean_clusters(&body.grid, &mut mask, &within, min_voxels);
+    clean_clusters(&body.grid, &mut mask, &within, min_cluster, min_hole);
     body.extend_to_border(&mut mask);
     for (m, &e) in mask.iter_mut().zip(excluded) {
         *m &= !e;

@@ -181,16 +181,23 @@ fn score_body(
     let thr = |setting| thresholds(sh.reference, s_mm, sh.criterion, cfg, setting);
     let nominal = thr(ThresholdSetting::Nominal);
     let cement = cement::cement_mask(body, &nominal, voxels_for(cfg.min_cement_ml, sh.voxel_ml));
-    let mut cleft =
-        cement::cleft_candidates(body, &nominal, voxels_for(cfg.min_cleft_ml, sh.voxel_ml));
+    let mut cleft = cement::cleft_candidates(
+        body,
+        &nominal,
+        voxels_for(cfg.min_cleft_ml, sh.voxel_ml),
+        cfg,
+    );
     for (c, &m) in cleft.iter_mut().zip(&cement) {
         *c &= !m;
     }
     let excluded: Vec<bool> = cement.iter().zip(&cleft).map(|(&a, &b)| a || b).collect();
-    let min_edema = voxels_for(cfg.min_edema_cluster_ml, sh.voxel_ml);
+    let min_sizes = [
+        voxels_for(cfg.min_edema_cluster_ml, sh.voxel_ml),
+        voxels_for(cfg.min_edema_hole_ml, sh.voxel_ml),
+    ];
     let scorable = sh.criterion != EdemaCriterion::Unscorable;
     let mut edema = if scorable {
-        edema_mask(body, &nominal, &excluded, min_edema)
+        edema_mask(body, &nominal, &excluded, min_sizes)
     } else {
         vec![false; body.inside.len()]
     };

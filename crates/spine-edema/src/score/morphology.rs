@@ -280,17 +280,18 @@ pub(crate) fn drop_small_components(grid: &BoxGrid, mask: &mut [bool], min_voxel
     }
 }
 
-/// Removes `mask` clusters smaller than `min_voxels` and fills holes of `within \ mask`
-/// smaller than `min_voxels`: a symmetric clean-up so noise neither adds specks nor
-/// punches holes.
+/// Removes `mask` clusters smaller than `min_cluster` voxels and fills holes of
+/// `within \ mask` smaller than `min_hole`, so that neither specks nor noise-punched holes
+/// count.
 pub(crate) fn clean_clusters(
     grid: &BoxGrid,
     mask: &mut [bool],
     within: &[bool],
-    min_voxels: usize,
+    min_cluster: usize,
+    min_hole: usize,
 ) {
-    drop_small_components(grid, mask, min_voxels);
-    if min_voxels <= 1 {
+    drop_small_components(grid, mask, min_cluster);
+    if min_hole <= 1 {
         return;
     }
     let holes: Vec<bool> = within
@@ -300,7 +301,7 @@ pub(crate) fn clean_clusters(
         .collect();
     let (id, sizes) = components(grid, &holes);
     for (value, component) in mask.iter_mut().zip(&id) {
-        if *component != NO_SEED && sizes[*component as usize] < min_voxels {
+        if *component != NO_SEED && sizes[*component as usize] < min_hole {
             *value = true;
         }
     }
@@ -378,7 +379,7 @@ mod tests {
         mask[hole] = false;
         let speck = grid.index(2, 10, 10);
         mask[speck] = true;
-        clean_clusters(&grid, &mut mask, &within, 3);
+        clean_clusters(&grid, &mut mask, &within, 3, 3);
         assert!(mask[hole]);
         assert!(!mask[speck]);
     }

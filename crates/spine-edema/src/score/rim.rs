@@ -3,7 +3,7 @@
 //! resolved, and recorded separately from edema.
 //!
 //! Rule: look at fluid-like (edema-criterion) voxels in the shell within
-//! `rim_max_distance_mm` (+ half the coarsest voxel spacing) of the cement and in the ring just outside it (the same width
+//! `rim_max_distance_mm` (+ the coarsest voxel spacing) of the cement and in the ring just outside it (the same width
 //! again). A rim is a shell that is fluid-like while the ring outside is much less so
 //! (`ring < ½ shell` as fractions): edema *through* the body does not stop at 3 mm. When
 //! both are fluid-like, the cement sits in edema; the shell is then counted as edema and
@@ -42,10 +42,13 @@ pub(crate) fn find_rim(
         return none;
     }
     let nearest = nearest_seed(&body.grid, spacing_mm, cement);
-    // Distances run between voxel centres; half the coarsest spacing allows for the voxel's
-    // own extent, so a rim in the slice next to the cement (3–5 mm away) still counts.
+    // Distances run between voxel centres. The cast's surface may lie up to half a spacing
+    // beyond its last voxel centre, and a voxel averages half a spacing either side of its
+    // own centre, so a rim of width r reaches voxel centres up to r + one spacing away along
+    // the coarsest (slice) axis: the slice next to the cement sees the rim across its
+    // whole thickness.
     let coarsest = spacing_mm.iter().copied().fold(0.0, f64::max);
-    let shell_mm = cfg.rim_max_distance_mm + 0.5 * coarsest;
+    let shell_mm = cfg.rim_max_distance_mm + coarsest;
     let (mut shell, mut shell_fluid, mut ring, mut ring_fluid) = (0usize, 0usize, 0usize, 0usize);
     let mut mask = vec![false; cement.len()];
     for i in 0..cement.len() {
