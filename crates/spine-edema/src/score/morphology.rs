@@ -207,18 +207,6 @@ pub(crate) fn nearest_seed_within(
     nearest
 }
 
-/// Euclidean distance (mm) between two local flat indices.
-pub(crate) fn distance_mm(grid: &BoxGrid, spacing_mm: [f64; 3], a: usize, b: usize) -> f64 {
-    let (pa, pb) = (grid.coords(a), grid.coords(b));
-    (0..3)
-        .map(|ax| {
-            let d = (pa[ax] as f64 - pb[ax] as f64) * spacing_mm[ax];
-            d * d
-        })
-        .sum::<f64>()
-        .sqrt()
-}
-
 /// 6-connected components of `mask`: a component id per voxel (`NO_SEED` outside) and the
 /// size of each component.
 pub(crate) fn components(grid: &BoxGrid, mask: &[bool]) -> (Vec<u32>, Vec<usize>) {

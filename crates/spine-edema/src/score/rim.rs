@@ -3,7 +3,8 @@
 //! resolved, and recorded separately from edema.
 //!
 //! Rule: look at fluid-like (edema-criterion) voxels in the shell within
-//! `rim_max_distance_mm` (+ the coarsest voxel spacing) of the cement and in the ring just outside it (the same width
+//! `rim_max_distance_mm` of the cement (beyond partial volume: one voxel spacing per axis
+//! is not counted) and in the ring just outside it (the same width
 //! again). A rim is a shell that is fluid-like while the ring outside is much less so
 //! (`ring < ½ shell` as fractions): edema *through* the body does not stop at 3 mm. When
 //! both are fluid-like, the cement sits in edema; the shell is then counted as edema and
@@ -11,7 +12,28 @@
 
 use super::body::BodyVoxels;
 use super::config::ScoreConfig;
-use super::morphology::{NO_SEED, distance_mm, nearest_seed};
+use super::morphology::{BoxGrid, NO_SEED, nearest_seed};
+
+/// Distance from voxel `a` to cement voxel `b` that a rim has to bridge, mm: along each axis
+/// the centre-to-centre distance less one voxel spacing, because the cast's surface may lie
+/// up to half a spacing beyond its last voxel centre and a voxel averages half a spacing
+/// either side of its own. On 3–5 mm slices the slice next to the cement sees the rim
+/// across its whole thickness, and counts as touching it.
+fn distance_beyond_partial_volume_mm(
+    grid: &BoxGrid,
+    spacing_mm: [f64; 3],
+    a: usize,
+    b: usize,
+) -> f64 {
+    let (pa, pb) = (grid.coords(a), grid.coords(b));
+    (0..3)
+        .map(|ax| {
+            let d = ((pa[ax] as f64 - pb[ax] as f64).abs() - 1.0).max(0.0) * spacing_mm[ax];
+            d * d
+        })
+        .sum::<f64>()
+        .sqrt()
+}
 
 /// The rim found in one body.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,20 +64,18 @@ pub(crate) fn find_rim(
         return none;
     }
     let nearest = nearest_seed(&body.grid, spacing_mm, cement);
-    // Distances run between voxel centres. The cast's surface may lie up to half a spacing
-    // beyond its last voxel centre, and a voxel averages half a spacing either side of its
-    // own centre, so a rim of width r reaches voxel centres up to r + one spacing away along
-    // the coarsest (slice) axis: the slice next to the cement sees the rim across its
-    // whole thickness.
-    let coarsest = spacing_mm.iter().copied().fold(0.0, f64::max);
-    let shell_mm = cfg.rim_max_distance_mm + coarsest;
+    let shell_mm = cfg.rim_max_distance_mm;
     let (mut shell, mut shell_fluid, mut ring, mut ring_fluid) = (0usize, 0usize, 0usize, 0usize);
     let mut mask = vec![false; cement.len()];
+    // Counted where the voxel decision is made: border voxels only copy the decision of
+    // their nearest interior voxel, so counting them would let the rim itself, copied
+    // onto the lateral slices and the cortex, look like edema in the ring.
     for i in 0..cement.len() {
-        if !body.inside[i] || cement[i] || nearest[i] == NO_SEED {
+        let decided = body.interior[i] || body.no_interior;
+        if !body.inside[i] || !decided || cement[i] || nearest[i] == NO_SEED {
             continue;
         }
-        let d = distance_mm(&body.grid, spacing_mm, i, nearest[i] as usize);
+        let d = distance_beyond_partial_volume_mm(&body.grid, spacing_mm, i, nearest[i] as usize);
         if d <= shell_mm {
             shell += 1;
             if fluid_like[i] {
@@ -79,6 +99,11 @@ pub(crate) fn find_rim(
             masked_by_edema: true,
             ..none
         };
+    }
+    // The border copies its nearest interior voxel: rim there too.
+    body.extend_to_border(&mut mask);
+    for (m, &f) in mask.iter_mut().zip(fluid_like) {
+        *m &= f;
     }
     Rim {
         mask,
