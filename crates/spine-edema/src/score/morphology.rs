@@ -299,6 +299,18 @@ pub(crate) fn clean_clusters(
 mod tests {
     use super::*;
 
+    /// Euclidean distance (mm) between two local flat indices.
+    fn distance_mm(grid: &BoxGrid, spacing_mm: [f64; 3], a: usize, b: usize) -> f64 {
+        let (pa, pb) = (grid.coords(a), grid.coords(b));
+        (0..3)
+            .map(|ax| {
+                let d = (pa[ax] as f64 - pb[ax] as f64) * spacing_mm[ax];
+                d * d
+            })
+            .sum::<f64>()
+            .sqrt()
+    }
+
     fn cube(grid: &BoxGrid, lo: usize, hi: usize) -> Vec<bool> {
         (0..grid.len())
             .map(|i| grid.coords(i).iter().all(|&c| (lo..hi).contains(&c)))
