@@ -117,6 +117,9 @@ fn main() -> BoxResult<()> {
         }
     }
     println!("{exams} exams, {} patients\n", exams / 2);
+    if let Some(path) = std::env::var_os("SCORE_ACCURACY_CSV") {
+        write_rows(Path::new(&path), &bodies)?;
+    }
     for (masks, name) in MASKS.iter().enumerate() {
         println!("### Scoring, {name}\n");
         let sel: Vec<&BodyRow> = bodies.iter().filter(|b| b.masks == masks).collect();
@@ -126,6 +129,42 @@ fn main() -> BoxResult<()> {
         let sel: Vec<&ChangeRow> = changes.iter().filter(|c| c.masks == masks).collect();
         change_table(&sel);
     }
+    Ok(())
+}
+
+/// One line per truth body and scoring (`SCORE_ACCURACY_CSV=file`), for looking into errors.
+fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
+    let mut out = String::from(
+        "masks,exam,level,partial,pattern,truth_bme,found_bme,truth_cement,found_cement,truth_rim,found_rim,truth_genant,found_genant,truth_shape,found_shape,flags\n",
+    );
+    for r in rows {
+        let s = r.score.as_ref();
+        let t = &r.truth;
+        out.push_str(&format!(
+            "{},{},{},{},{:?},{:.2},{},{:.2},{},{},{},{},{},{:?},{},{}\n",
+            MASKS[r.masks],
+            r.exam,
+            t.level,
+            t.partial_in_fov,
+            t.edema_pattern,
+            t.bme_percent,
+            s.and_then(|s| s.bme_percent)
+                .map_or(String::new(), |b| format!("{b:.2}")),
+            t.cement_percent,
+            s.map_or(String::new(), |s| format!("{:.2}", s.cement_percent)),
+            t.rim_present,
+            s.is_some_and(|s| s.rim_present),
+            t.genant_grade,
+            s.and_then(|s| s.genant_grade)
+                .map_or(String::new(), |g| u8::from(g).to_string()),
+            t.genant_shape,
+            s.and_then(|s| s.genant_shape)
+                .map_or(String::new(), |g| format!("{g:?}")),
+            s.map_or(String::new(), |s| format!("{:?}", s.flags)
+                .replace(',', ";")),
+        ));
+    }
+    std::fs::write(path, out)?;
     Ok(())
 }
 

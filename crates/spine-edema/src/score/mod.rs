@@ -17,6 +17,7 @@ mod cement;
 mod confidence;
 mod config;
 mod edema;
+mod endplate;
 pub mod grade;
 mod heights;
 mod morphology;
@@ -426,15 +427,38 @@ pub fn score_exam(
 
     let heights: Vec<Option<Heights>> = outcomes.iter().map(|o| o.heights).collect();
     let neighbour = heights::neighbour_losses(&heights);
+    let axis = Vector3::new(reference.axis[0], reference.axis[1], reference.axis[2]);
+    let extents: Vec<endplate::AxialExtent> = bodies
+        .iter()
+        .zip(&outcomes)
+        .zip(&axes)
+        .map(|((body, o), local)| {
+            let c = body.stats.centroid_mm;
+            let local = if local.dot(&axis) < 0.0 {
+                -local
+            } else {
+                *local
+            };
+            endplate::axial_extent(
+                body,
+                &o.classes,
+                &affine,
+                Vector3::new(c[0], c[1], c[2]),
+                local,
+            )
+        })
+        .collect();
+    let endplate_band_at_narrow_disc = endplate::band_faces_narrow_disc(&extents, axis);
     let mut vertebrae = Vec::with_capacity(bodies.len());
     let mut masks = ScoreMasks::empty(grid);
     for (n, ((body, &i), outcome)) in bodies.iter().zip(&present).zip(outcomes).enumerate() {
         let info = &seg.bodies[i];
-        let (score, cleft_is_edema) = finish_body(
+        let (score, in_masks) = finish_body(
             body,
             info.level,
             info.partial || body.touches_edge,
             &outcome,
+            endplate_band_at_narrow_disc[n],
             neighbour[n],
             mode,
             criterion,
@@ -442,7 +466,7 @@ pub fn score_exam(
             voxel_ml,
             cfg,
         );
-        write_masks(&mut masks, body, &outcome.classes, cleft_is_edema);
+        write_masks(&mut masks, body, &outcome.classes, in_masks);
         vertebrae.push(score);
     }
     Ok(ExamScores {
@@ -469,13 +493,22 @@ fn levels(voxels: &Array3<f32>) -> Option<(f64, f64)> {
     }
 }
 
+/// Which of a body's candidate classes the cross-body step counted as edema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CountedAsEdema {
+    /// Edema-class voxels (false when they were endplate signal).
+    edema: bool,
+    /// Cleft candidates (true when the body was not collapsed).
+    cleft: bool,
+}
+
 /// Writes one body's classes into the exam masks (only the body's own voxels are touched).
-fn write_masks(masks: &mut ScoreMasks, body: &BodyVoxels, classes: &[u8], cleft_is_edema: bool) {
+fn write_masks(masks: &mut ScoreMasks, body: &BodyVoxels, classes: &[u8], counted: CountedAsEdema) {
     let g = &body.grid;
     for (index, &class) in classes.iter().enumerate() {
         let target = match class {
-            CLASS_EDEMA => &mut masks.edema,
-            CLASS_CLEFT if cleft_is_edema => &mut masks.edema,
+            CLASS_EDEMA if counted.edema => &mut masks.edema,
+            CLASS_CLEFT if counted.cleft => &mut masks.edema,
             CLASS_CEMENT => &mut masks.cement,
             CLASS_RIM => &mut masks.rim,
             _ => continue,
@@ -486,21 +519,22 @@ fn write_masks(masks: &mut ScoreMasks, body: &BodyVoxels, classes: &[u8], cleft_
 }
 
 /// The cross-body step for one body: neighbour-based heights, Genant, cleft confirmation,
-/// grades, activity and confidence. Returns the score and whether cleft candidates were
-/// counted as edema.
+/// endplate signal, grades, activity and confidence. Returns the score and which candidate
+/// classes were counted as edema.
 #[allow(clippy::too_many_arguments)]
 fn finish_body(
     body: &BodyVoxels,
     level: Option<Level>,
     partial: bool,
     outcome: &BodyOutcome,
+    endplate_band_at_narrow_disc: bool,
     neighbour_loss: Option<[f64; 3]>,
     mode: ScoringMode,
     criterion: EdemaCriterion,
     reference: &MarrowReference,
     voxel_ml: f64,
     cfg: &ScoreConfig,
-) -> (VertebraScore, bool) {
+) -> (VertebraScore, CountedAsEdema) {
     let mut flags = Vec::new();
     let floor = cfg.detection_floor_percent;
     let genant = outcome.heights.map(|h| heights::genant(h, neighbour_loss));
@@ -520,11 +554,21 @@ fn finish_body(
     } else {
         0
     };
+    // Modic-type endplate signal (`endplate.rs`) is only recognised in an undeformed body.
+    let endplate_signal = endplate_band_at_narrow_disc && genant.is_some() && !fractured;
+    if endplate_signal {
+        flags.push(ScoreFlag::EndplateSignal);
+    }
+    let (edema_voxels, edema_range_voxels) = if endplate_signal {
+        (0, [0, 0])
+    } else {
+        (outcome.edema_voxels, outcome.edema_range_voxels)
+    };
     let marrow_voxels = body.voxel_count.saturating_sub(outcome.cement_voxels);
     let percent = |voxels: usize| 100.0 * voxels as f64 / marrow_voxels as f64;
     let scorable = criterion != EdemaCriterion::Unscorable && marrow_voxels > 0;
-    let bme = scorable.then(|| percent(outcome.edema_voxels + extra));
-    let bme_range = scorable.then(|| outcome.edema_range_voxels.map(|v| percent(v + extra)));
+    let bme = scorable.then(|| percent(edema_voxels + extra));
+    let bme_range = scorable.then(|| edema_range_voxels.map(|v| percent(v + extra)));
     let grade_unstable = bme_range
         .is_some_and(|[a, b]| grade::voormolen_grade(a, floor) != grade::voormolen_grade(b, floor));
     if grade_unstable {
@@ -566,7 +610,7 @@ fn finish_body(
         level,
         bme_percent: bme,
         bme_percent_range: bme_range,
-        edema_ml: scorable.then(|| (outcome.edema_voxels + extra) as f64 * voxel_ml),
+        edema_ml: scorable.then(|| (edema_voxels + extra) as f64 * voxel_ml),
         dansie_score: bme.map(|b| grade::dansie_score(b, floor)),
         voormolen_grade: bme.map(|b| grade::voormolen_grade(b, floor)),
         custom_grade: bme.and_then(|b| grade::custom_grade(b, &cfg.custom_grades)),
@@ -601,5 +645,11 @@ fn finish_body(
         confidence: conf,
         flags,
     };
-    (score, cleft_is_edema)
+    (
+        score,
+        CountedAsEdema {
+            edema: !endplate_signal,
+            cleft: cleft_is_edema,
+        },
+    )
 }

@@ -200,6 +200,9 @@ pub enum ScoreFlag {
     BrightFluidNotCleft,
     /// The Voormolen grade changes when thresholds move within their uncertainty.
     GradeUnstable,
+    /// Edema-like signal in a band along one endplate next to a narrowed disc, in an
+    /// undeformed body: Modic type-1 endplate change, not counted as BME.
+    EndplateSignal,
 }
 
 /// All scores of one vertebral body (or one externally supplied region).
