@@ -181,6 +181,42 @@ fn cleft_fluid_only_in_collapsed_bodies() -> Result<()> {
     Ok(())
 }
 
+/// Edema can be as bright as 0.7 of CSF on STIR (phantoms at 1.5 T: 0.6–0.75); only T1
+/// tells it from cleft fluid, which is also CSF-dark there. Regression: whole-body edema
+/// in a collapsed body was read as a 5.6 mL cleft and scored 3.5 % BME.
+#[test]
+fn bright_edema_in_a_collapsed_body_is_edema_not_cleft() -> Result<()> {
+    let bodies = vec![
+        BodySpec::normal(),
+        BodySpec::normal()
+            .with_profile([15.0, 17.0, 19.0])
+            .with_edema(EdemaSpec::UpperBand(1.0)),
+        BodySpec::normal(),
+        BodySpec::normal()
+            .with_profile([15.0, 17.0, 19.0])
+            .with_cleft(6.0)
+            .with_edema(EdemaSpec::UpperBand(1.0)),
+        BodySpec::normal(),
+    ];
+    let mut spec = ExamSpec::new(bodies);
+    spec.edema_signal = (600.0, 1150.0);
+    let syn = build(&spec);
+    let scores = score(&syn)?;
+    let found: Vec<bool> = scores.vertebrae.iter().map(|v| v.cleft_fluid).collect();
+    let truth: Vec<bool> = syn.truth.iter().map(|t| t.cleft).collect();
+    assert_eq!(found, truth);
+    for (v, t) in scores.vertebrae.iter().zip(&syn.truth) {
+        let bme = v.bme_percent.unwrap_or(f64::NAN);
+        assert!(
+            (bme - t.bme_percent).abs() <= 5.0,
+            "{:?}: BME {bme:.1} vs {:.1}",
+            v.level,
+            t.bme_percent
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn heights_along_a_tilted_spine_and_genant() -> Result<()> {
     let bodies = vec![

@@ -86,6 +86,8 @@ pub struct ExamSpec {
     pub series: Series,
     /// Level of the first (most cranial) body.
     pub first_level: Level,
+    /// (T1, fluid) signal of edematous marrow.
+    pub edema_signal: (f64, f64),
     /// Smallest grid (slices, rows, columns), to time realistic matrices.
     pub min_dims: [usize; 3],
 }
@@ -101,6 +103,7 @@ impl ExamSpec {
             spacing_mm: [3.5, 0.9, 0.9],
             series: Series::T1Stir,
             first_level: Level::T(10),
+            edema_signal: EDEMA,
             min_dims: [0; 3],
         }
     }
@@ -279,7 +282,7 @@ pub fn build(spec: &ExamSpec) -> Synthetic {
                         CLEFT
                     } else if edema {
                         counts[b][1] += 1;
-                        if inner { EDEMA } else { CORTEX }
+                        if inner { spec.edema_signal } else { CORTEX }
                     } else if inner {
                         MARROW
                     } else {
