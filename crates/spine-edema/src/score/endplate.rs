@@ -157,6 +157,7 @@ pub(crate) fn band_faces_narrow_disc(extents: &[AxialExtent], axis: Vector3<f64>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::Affine;
 
     fn extent(lo: f64, hi: f64, band: Option<Endplate>) -> AxialExtent {
         AxialExtent {
@@ -166,6 +167,84 @@ mod tests {
     }
 
     const Z: Vector3<f64> = Vector3::new(0.0, 0.0, 1.0);
+
+    /// A box-shaped body: 5 slices of 4 mm, 20 × 20 voxels of 1 mm, the spine along the
+    /// row axis (LPS y); `edema_rows` (of 0..20, from low y) are edema.
+    fn box_body(edema_rows: std::ops::Range<usize>) -> (BodyVoxels, Vec<u8>, Affine) {
+        use super::super::morphology::BoxGrid;
+        use super::super::reference::BodyStats;
+        let grid = BoxGrid {
+            lo: [0, 0, 0],
+            dims: [5, 20, 20],
+        };
+        let n = grid.len();
+        let classes = (0..n)
+            .map(|i| {
+                if edema_rows.contains(&grid.coords(i)[1]) {
+                    EDEMA
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let body = BodyVoxels {
+            label: 1,
+            grid,
+            inside: vec![true; n],
+            interior: vec![true; n],
+            nearest_interior: vec![super::super::morphology::NO_SEED; n],
+            t1: Vec::new(),
+            fluid: Vec::new(),
+            voxel_count: n,
+            no_interior: false,
+            touches_edge: false,
+            stats: BodyStats {
+                label: 1,
+                centroid_mm: [8.0, 9.5, 9.5],
+                t1: None,
+                fluid: None,
+            },
+        };
+        let affine = Affine::axis_aligned(crate::geometry::PointMm::origin(), [4.0, 1.0, 1.0]);
+        (body, classes, affine)
+    }
+
+    fn band_of(edema_rows: std::ops::Range<usize>) -> Option<Endplate> {
+        let (body, classes, affine) = box_body(edema_rows);
+        let c = body.stats.centroid_mm;
+        axial_extent(
+            &body,
+            &classes,
+            &affine,
+            Vector3::new(c[0], c[1], c[2]),
+            Vector3::new(0.0, 1.0, 0.0),
+        )
+        .edema_band
+    }
+
+    #[test]
+    fn edema_along_one_endplate_is_a_band_and_whole_body_edema_is_not() {
+        assert_eq!(band_of(0..5), Some(Endplate::Low));
+        assert_eq!(band_of(15..20), Some(Endplate::High));
+        assert_eq!(band_of(0..20), None);
+        assert_eq!(band_of(5..15), None);
+        assert_eq!(band_of(0..0), None);
+    }
+
+    #[test]
+    fn central_endplates_lie_on_the_axis() {
+        let (body, classes, affine) = box_body(0..0);
+        let c = body.stats.centroid_mm;
+        let e = axial_extent(
+            &body,
+            &classes,
+            &affine,
+            Vector3::new(c[0], c[1], c[2]),
+            Vector3::new(0.0, 1.0, 0.0),
+        );
+        assert!((e.ends_mm[0] - Vector3::new(8.0, 0.0, 9.5)).norm() < 1e-9);
+        assert!((e.ends_mm[1] - Vector3::new(8.0, 19.0, 9.5)).norm() < 1e-9);
+    }
 
     /// Bodies 25 mm high with 10 mm discs, except a 4 mm disc between the 2nd and 3rd.
     fn column(bands: [Option<Endplate>; 4]) -> Vec<AxialExtent> {
