@@ -61,10 +61,11 @@ pub struct ScoreConfig {
     /// Cleft fluid is also darker on T1 than the marrow around it, by this factor at least
     /// (surrounding marrow = the body's edematous marrow when it has some, else normal
     /// marrow). Bright edema reaches the CSF fraction on STIR but keeps 55–70 % of normal T1;
-    /// a fluid-filled cleft is CSF-dark on T1, and still ≥ 25 % darker than edema when it is
-    /// a 1–2 mm line in partial volume.
+    /// a fluid-filled cleft is CSF-dark on T1, but a 1–2 mm line on 4–5 mm slices keeps
+    /// only about half of its contrast, hence a margin of 15 %.
     pub cleft_t1_contrast: f64,
-    /// … and brighter on the fluid series than the marrow around it by this factor at least.
+    /// … and brighter on the fluid series than the marrow around it by this factor at least
+    /// (8 %: the same partial volume).
     pub cleft_fluid_contrast: f64,
     /// Smallest cleft collection, mL.
     pub min_cleft_ml: f64,
@@ -98,8 +99,8 @@ impl Default for ScoreConfig {
             min_rim_ml: 0.05,
             min_rim_shell_fraction: 0.15,
             cleft_csf_fraction: 0.6,
-            cleft_t1_contrast: 0.75,
-            cleft_fluid_contrast: 1.15,
+            cleft_t1_contrast: 0.85,
+            cleft_fluid_contrast: 1.08,
             min_cleft_ml: 0.05,
             height_margin_fraction: 0.10,
             unnamed_regions_are_bodies: true,
