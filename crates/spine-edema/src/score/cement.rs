@@ -13,6 +13,7 @@ use super::body::BodyVoxels;
 use super::config::ScoreConfig;
 use super::edema::{Thresholds, edema_like};
 use super::morphology::drop_small_components;
+use super::reference::median_f32;
 
 /// True when voxel `index` is cement: a signal void on T1 that is not CSF-bright on the
 /// fluid series (fluid in a cleft is as dark on T1). With no T1, a void on the fluid series.
@@ -99,16 +100,8 @@ fn surrounding_marrow(body: &BodyVoxels, thr: &Thresholds) -> (Option<f32>, Opti
     if count < MIN_SURROUNDING_VOXELS {
         return (thr.normal_t1, thr.normal_fluid);
     }
-    let median = |v: &mut Vec<f32>| {
-        if v.is_empty() {
-            return None;
-        }
-        let mid = v.len() / 2;
-        v.select_nth_unstable_by(mid, f32::total_cmp);
-        v.get(mid).copied()
-    };
     (
-        thr.normal_t1.and(median(&mut t1)),
-        thr.normal_fluid.and(median(&mut fluid)),
+        thr.normal_t1.and(median_f32(&mut t1)),
+        thr.normal_fluid.and(median_f32(&mut fluid)),
     )
 }

@@ -17,6 +17,7 @@
 //! be looked at.
 
 use super::body::BodyVoxels;
+use super::reference::median_f64;
 use super::types::mask_class::EDEMA;
 use nalgebra::Vector3;
 
@@ -139,9 +140,7 @@ pub(crate) fn band_faces_narrow_disc(extents: &[AxialExtent], axis: Vector3<f64>
         if around.len() < 2 {
             return false;
         }
-        around.sort_by(f64::total_cmp);
-        let median = 0.5 * (around[(around.len() - 1) / 2] + around[around.len() / 2]);
-        gap < NARROW_DISC_FRACTION * median
+        median_f64(&mut around).is_some_and(|median| gap < NARROW_DISC_FRACTION * median)
     };
     let mut result = vec![false; extents.len()];
     for (rank, &body) in order.iter().enumerate() {
