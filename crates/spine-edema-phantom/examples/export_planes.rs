@@ -15,19 +15,20 @@
 
 use ndarray::{Array3, Axis, stack};
 use spine_edema::level::Level;
-use spine_edema::load::{LoadConfig, discover, load_exam};
+use spine_edema::load::LoadConfig;
 use spine_edema::nifti::{read_labels, read_volume};
 use spine_edema::segment::DEFAULT_PIXEL_MM;
 use spine_edema::segment::orient::Orientation;
 use spine_edema::segment::planes::{IntensityScale, PlaneGrid};
 use spine_edema::volume::Volume;
-use spine_edema_phantom::{PhantomOptions, Preset, generate_patient, write_patient};
+use spine_edema_phantom::Preset;
 use std::io::Write;
 use std::path::Path;
 
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+mod common;
+use common::{BoxResult, load_phantom_exam, write_phantom};
 
-fn main() -> Res<()> {
+fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()
@@ -41,23 +42,13 @@ fn main() -> Res<()> {
     }
 }
 
-fn phantoms(first: u64, count: u64, out: &Path) -> Res<()> {
+fn phantoms(first: u64, count: u64, out: &Path) -> BoxResult<()> {
     let scratch = tempfile::tempdir()?;
     for preset in Preset::ALL {
         for seed in first..first + count {
-            let opts = PhantomOptions {
-                preset,
-                seed,
-                followups: 1,
-                extra_series: false,
-                ..PhantomOptions::default()
-            };
-            let patient = generate_patient(&opts)?;
-            let written = write_patient(&patient, &scratch.path().join(format!("{preset}{seed}")))?;
+            let written = write_phantom(scratch.path(), preset, seed, 1)?;
             for (k, exam) in written.exams.iter().enumerate() {
-                let found = discover(&[exam.dir.join("dicom")], &LoadConfig::default().limits);
-                let source = found.exams.first().ok_or("phantom exam not discovered")?;
-                let loaded = load_exam(source, &LoadConfig::default())?;
+                let loaded = load_phantom_exam(&exam.dir.join("dicom"), &LoadConfig::default())?;
                 let truth = read_labels(&exam.dir.join("truth/bodies.nii.gz"))?;
                 let truth = truth.with_voxels(truth.voxels.mapv(|v| v as u16));
                 let dest = out.join(format!("{preset}{seed}_{k}"));
@@ -72,7 +63,7 @@ fn phantoms(first: u64, count: u64, out: &Path) -> Res<()> {
     Ok(())
 }
 
-fn real(dir: &Path, out: &Path) -> Res<()> {
+fn real(dir: &Path, out: &Path) -> BoxResult<()> {
     let mut cases: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
@@ -97,7 +88,7 @@ fn export(
     fluid: Option<&Volume<f32>>,
     truth: &Volume<u16>,
     s1_labelled: bool,
-) -> Res<()> {
+) -> BoxResult<()> {
     std::fs::create_dir_all(dest)?;
     let reference = t1.or(fluid).ok_or("no image")?;
     let o = Orientation::from_affine(&reference.affine)?;
@@ -108,7 +99,7 @@ fn export(
         low: 0.0,
         high: 1.0,
     };
-    let planes = |v: &Array3<f32>, scale: &IntensityScale| -> Res<Array3<f32>> {
+    let planes = |v: &Array3<f32>, scale: &IntensityScale| -> BoxResult<Array3<f32>> {
         let p: Vec<_> = (0..lateral)
             .map(|l| grid.working_plane(v, scale, l))
             .collect();
@@ -146,7 +137,7 @@ fn export(
 }
 
 /// A little-endian f32 `.npy` (format 1.0) file.
-fn write_npy(path: &Path, a: &Array3<f32>) -> Res<()> {
+fn write_npy(path: &Path, a: &Array3<f32>) -> BoxResult<()> {
     let (l, h, w) = a.dim();
     let mut header =
         format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({l}, {h}, {w}), }}");

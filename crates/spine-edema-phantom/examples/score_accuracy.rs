@@ -19,18 +19,15 @@
 //! (they are kept and flagged by the product, but their truth is of the whole body).
 
 use spine_edema::compare::{IntervalBinA, LevelChange, compare_exams};
-use spine_edema::load::{LoadConfig, discover, load_exam};
 use spine_edema::masks::{MaskCodes, read_external_masks};
 use spine_edema::pipeline::{Config, ExamReport, analyze_exam};
 use spine_edema::score::VertebraScore;
 use spine_edema::score::grade::{dansie_score, voormolen_grade};
-use spine_edema_phantom::{
-    IntervalTruth, LevelTruth, PhantomOptions, Preset, generate_patient, read_changes, read_truth,
-    write_patient,
-};
+use spine_edema_phantom::{IntervalTruth, LevelTruth, Preset, read_changes, read_truth};
 use std::path::Path;
 
-type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
+mod common;
+use common::{BoxResult, load_phantom_exam, write_phantom};
 
 /// The two ways an exam is scored.
 const MASKS: [&str; 2] = ["true masks", "automatic"];
@@ -67,15 +64,7 @@ fn main() -> BoxResult<()> {
     let mut exams = 0usize;
     for preset in Preset::ALL {
         for seed in first_seed..first_seed + per_preset {
-            let opts = PhantomOptions {
-                preset,
-                seed,
-                followups: 1,
-                extra_series: false,
-                ..PhantomOptions::default()
-            };
-            let patient = generate_patient(&opts)?;
-            let written = write_patient(&patient, &scratch.path().join(format!("{preset}{seed}")))?;
+            let written = write_phantom(scratch.path(), preset, seed, 1)?;
             let mut reports: [Vec<(String, ExamReport)>; 2] = [Vec::new(), Vec::new()];
             for exam in &written.exams {
                 let truth = read_truth(&exam.truth_json)?;
@@ -170,9 +159,7 @@ fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
 
 /// Scores the single exam under `dir`, with its true body masks or automatically.
 fn score(dir: &Path, true_masks: bool, cfg: &Config) -> BoxResult<ExamReport> {
-    let found = discover(&[dir.join("dicom")], &LoadConfig::default().limits);
-    let source = found.exams.first().ok_or("phantom exam not discovered")?;
-    let loaded = load_exam(source, &cfg.load)?;
+    let loaded = load_phantom_exam(&dir.join("dicom"), &cfg.load)?;
     let masks = true_masks
         .then(|| read_external_masks(&dir.join("truth/bodies.nii.gz"), MaskCodes::Verse))
         .transpose()?;

@@ -15,12 +15,13 @@
 //! Dice" compares it with the body that overlaps it most, whatever its name.
 
 use spine_edema::exam::ExamImages;
-use spine_edema::load::{LoadConfig, discover, load_exam};
+use spine_edema::load::LoadConfig;
 use spine_edema::segment::{BodyAgreement, SegmentConfig, segment, truth_agreement};
-use spine_edema_phantom::{
-    LevelTruth, PhantomOptions, Preset, generate_patient, read_truth, write_patient,
-};
+use spine_edema_phantom::{LevelTruth, Preset, read_truth};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{BoxResult, load_phantom_exam, write_phantom};
 
 /// The three inputs the segmenter must work from.
 const INPUTS: [&str; 3] = ["T1 + fluid", "T1 alone", "fluid alone"];
@@ -33,7 +34,7 @@ struct Row {
     found: Option<BodyAgreement>,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> BoxResult<()> {
     let mut args = std::env::args().skip(1);
     let first_seed: u64 = args.next().map_or(Ok(1000), |s| s.parse())?;
     let per_preset: u64 = args.next().map_or(Ok(8), |s| s.parse())?;
@@ -43,21 +44,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut exams = 0u32;
     for preset in Preset::ALL {
         for seed in first_seed..first_seed + per_preset {
-            let opts = PhantomOptions {
-                preset,
-                seed,
-                extra_series: false,
-                ..PhantomOptions::default()
-            };
-            let patient = generate_patient(&opts)?;
-            let written = write_patient(&patient, &scratch.path().join(format!("{preset}{seed}")))?;
+            let written = write_phantom(scratch.path(), preset, seed, 0)?;
             let exam = &written.exams[0];
             let truth = read_truth(&exam.truth_json)?;
             let truth_map = spine_edema::nifti::read_labels(&exam.dir.join("truth/bodies.nii.gz"))?;
             let truth_map = truth_map.with_voxels(truth_map.voxels.mapv(|v| v as u16));
-            let found = discover(&[exam.dir.join("dicom")], &LoadConfig::default().limits);
-            let source = found.exams.first().ok_or("phantom exam not discovered")?;
-            let loaded = load_exam(source, &LoadConfig::default())?;
+            let loaded = load_phantom_exam(&exam.dir.join("dicom"), &LoadConfig::default())?;
             exams += 1;
             for (input, images) in inputs(&loaded.images).into_iter().enumerate() {
                 let Some(images) = images else { continue };
