@@ -254,6 +254,16 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "RescaleSlope \"abc\" (not a number)",
+            Expect::err(Stage::Index, "decoding", "IM0003").with_survivors(5),
+            |dir| {
+                valid_series(dir);
+                edit(&dir.join("IM0003"), |obj| {
+                    put_text(obj, tags::RESCALE_SLOPE, VR::DS, "abc");
+                });
+            },
+        ),
+        case(
             "RescaleIntercept \"inf\"",
             Expect::err(Stage::Index, "decoding", "IM0003").with_survivors(5),
             |dir| {

@@ -111,19 +111,22 @@ pub(crate) fn read_header(
                 .and_then(|items| items.get(frame_index as usize));
             let lookup =
                 |seq: Tag, tag: Tag| groups.frame_value(item, seq, tag).or_else(|| obj.get(tag));
-            let slope = real(lookup(
-                tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
-                tags::RESCALE_SLOPE,
-            ));
-            let intercept = real(lookup(
-                tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
-                tags::RESCALE_INTERCEPT,
-            ));
-            for (name, value) in [("RescaleSlope", slope), ("RescaleIntercept", intercept)] {
-                if value.is_some_and(|v| !v.is_finite()) {
-                    return Err(Error::decoding(path, format!("{name} is not finite")));
-                }
-            }
+            let slope = rescale_value(
+                path,
+                "RescaleSlope",
+                lookup(
+                    tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+                    tags::RESCALE_SLOPE,
+                ),
+            )?;
+            let intercept = rescale_value(
+                path,
+                "RescaleIntercept",
+                lookup(
+                    tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+                    tags::RESCALE_INTERCEPT,
+                ),
+            )?;
             Ok(FrameEntry {
                 path: path.to_path_buf(),
                 sop_instance_uid: sop_instance_uid.clone(),
@@ -403,6 +406,23 @@ fn numbers(element: Option<&InMemElement>) -> Option<Vec<f64>> {
 
 fn real(element: Option<&InMemElement>) -> Option<f64> {
     numbers(element)?.first().copied()
+}
+
+/// A rescale parameter: absent or empty means the default, but a value that is present
+/// and not a finite number is an error. Reading "abc" as slope 1 would silently put the
+/// series on another intensity scale than the rest of the exam.
+fn rescale_value(path: &Path, name: &str, element: Option<&InMemElement>) -> Result<Option<f64>> {
+    let Some(text) = element_text(element) else {
+        return Ok(None);
+    };
+    match real(element) {
+        Some(v) if v.is_finite() => Ok(Some(v)),
+        Some(_) => Err(Error::decoding(path, format!("{name} is not finite"))),
+        None => Err(Error::decoding(
+            path,
+            format!("{name} {:?} is not a number", text.trim()),
+        )),
+    }
 }
 
 fn int(element: Option<&InMemElement>) -> Option<i32> {
