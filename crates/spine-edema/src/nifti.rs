@@ -155,7 +155,17 @@ where
         .compress(gz)
         .write_nifti(&volume.voxels)
         .map_err(|e| nifti_error(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    // On disk before the rename makes it visible, and the rename itself made durable, so
+    // a power cut leaves the old file or the whole new one, never a truncated mask.
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
+        // Some platforms cannot sync a directory; the rename is still atomic there.
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
