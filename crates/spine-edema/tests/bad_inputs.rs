@@ -501,6 +501,30 @@ fn cases() -> Vec<Case> {
             "rle-segment-past-frame.dcm",
             Expect::err(Stage::Decode, "decoding", "rle-segment-past-frame.dcm").with_survivors(6),
         ),
+        case(
+            "fuzz: JPEG 2000 codestream larger than Rows × Columns (dicom-rs panic)",
+            Expect::err(Stage::Decode, "decoding", "IM0003"),
+            |dir| {
+                valid_series(dir);
+                // The fuzzer's input is gone with its run; this rebuilds the same
+                // mismatch: a 4 × 5 slice whose one fragment is a 16 × 16 codestream.
+                let codestream = std::fs::read(
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/bad/fuzz/codestream-16x16.j2k"),
+                )
+                .unwrap();
+                bad_support::edit_file(&dir.join("IM0003"), |obj| {
+                    obj.update_meta(|meta| {
+                        meta.transfer_syntax = "1.2.840.10008.1.2.4.90".to_string();
+                    });
+                    obj.put(DataElement::new(
+                        tags::PIXEL_DATA,
+                        VR::OB,
+                        dicom_core::value::PixelFragmentSequence::new_fragments(vec![codestream]),
+                    ));
+                });
+            },
+        ),
         fuzz_case(
             "fuzz: UN of undefined length, parsed as explicit VR (3.7 GB claim)",
             "un-sequence-3-7-gb.dcm",

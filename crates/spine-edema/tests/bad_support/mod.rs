@@ -544,6 +544,13 @@ pub fn edit(path: &Path, change: impl FnOnce(&mut dicom_object::InMemDicomObject
     file.write_to_file(path).unwrap();
 }
 
+/// Like [`edit`], with the file meta group in reach (to change the transfer syntax).
+pub fn edit_file(path: &Path, change: impl FnOnce(&mut dicom_object::DefaultDicomObject)) {
+    let mut file = dicom_object::open_file(path).unwrap();
+    change(&mut file);
+    file.write_to_file(path).unwrap();
+}
+
 /// Offset of the (last) Pixel Data tag (7FE0,0010) in little-endian encoded bytes.
 pub fn pixel_data_offset(bytes: &[u8]) -> usize {
     bytes
