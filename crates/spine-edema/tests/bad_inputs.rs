@@ -525,6 +525,14 @@ fn cases() -> Vec<Case> {
                 });
             },
         ),
+        case(
+            "deflated data set: 2 GB element, then a corrupt deflate stream",
+            Expect::err(Stage::Index, "decoding", "deflated.dcm").with_survivors(6),
+            |dir| {
+                valid_series(dir);
+                bad_support::write_deflated_huge_length(&dir.join("deflated.dcm"));
+            },
+        ),
         fuzz_case(
             "fuzz: UN of undefined length, parsed as explicit VR (3.7 GB claim)",
             "un-sequence-3-7-gb.dcm",
@@ -668,6 +676,12 @@ fn memory_probe_child() {
                 };
                 write_series(dir, &spec, &[0, 1]);
                 bad_support::inflate_implicit_length(&dir.join("IM0001"));
+            },
+        ),
+        (
+            "deflated data set: 2 GB element, then a corrupt stream",
+            &|dir: &Path| {
+                bad_support::write_deflated_huge_length(&dir.join("deflated.dcm"));
             },
         ),
         (

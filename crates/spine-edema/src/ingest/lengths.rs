@@ -39,16 +39,26 @@ pub(crate) struct Encoding {
 }
 
 impl Encoding {
-    /// The encoding of transfer syntax `uid`. Every syntax not named here (the native
-    /// explicit little endian one and all the encapsulated ones) is explicit VR little
-    /// endian (PS3.5 §10, Annex A).
+    /// The encoding of transfer syntax `uid`, as the parser's own registry describes it
+    /// (so a data set the parser inflates is inflated here too, whatever its UID). A UID
+    /// the registry does not know is walked as explicit VR little endian, the encoding of
+    /// every encapsulated syntax (PS3.5 §10, Annex A); the parser refuses to read it anyway.
     pub(crate) fn of(uid: &str) -> Self {
+        use dicom_encoding::transfer_syntax::{Codec, Endianness, TransferSyntaxIndex};
         let uid = uid.trim_end_matches(['\0', ' ']);
-        Encoding {
-            explicit_vr: uid != uids::IMPLICIT_VR_LITTLE_ENDIAN,
-            big_endian: uid == super::open::EXPLICIT_VR_BIG_ENDIAN,
-            deflated: uid == uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
-                || uid == uids::JPIP_REFERENCED_DEFLATE,
+        match dicom_transfer_syntax_registry::TransferSyntaxRegistry.get(uid) {
+            Some(ts) => Encoding {
+                // The registry keeps VR explicitness private; implicit VR little endian
+                // is the one implicit syntax.
+                explicit_vr: uid != uids::IMPLICIT_VR_LITTLE_ENDIAN,
+                big_endian: ts.endianness() == Endianness::Big,
+                deflated: matches!(ts.codec(), Codec::Dataset(_)),
+            },
+            None => Encoding {
+                explicit_vr: true,
+                big_endian: false,
+                deflated: false,
+            },
         }
     }
 
@@ -231,12 +241,10 @@ impl<'a, 'p> Walker<'a, 'p> {
                 remaining
             }
             Cursor::Inflated(decoder) => {
-                let Ok(copied) =
-                    std::io::copy(&mut Read::take(&mut *decoder, len), &mut std::io::sink())
-                else {
-                    // A corrupt deflate stream: the next read ends the walk.
-                    return Ok(());
-                };
+                // The parser zero-fills `len` bytes before it reads them, so what counts is
+                // how many bytes the stream really yields: up to its end or up to where it
+                // turns corrupt, whichever comes first.
+                let copied = inflate_up_to(decoder, len);
                 self.position += copied;
                 if copied == len {
                     return Ok(());
@@ -458,6 +466,23 @@ impl<'a, 'p> Walker<'a, 'p> {
     }
 }
 
+/// Inflates and discards up to `len` bytes; returns how many the stream yielded before
+/// its end or a corrupt block.
+fn inflate_up_to(decoder: &mut impl Read, len: u64) -> u64 {
+    let mut buf = [0u8; 8192];
+    let mut copied = 0u64;
+    while copied < len {
+        let want = usize::try_from((len - copied).min(buf.len() as u64)).unwrap_or(buf.len());
+        match decoder.read(buf.get_mut(..want).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => copied += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    copied
+}
+
 /// A VR field as the parser reads it: an unknown code is taken as UN (4-byte length).
 fn unknown_as_un(code: [u8; 2]) -> VR {
     VR::from_binary(code).unwrap_or(VR::UN)
@@ -494,6 +519,43 @@ mod tests {
         let path = dir.path().join("x.dcm");
         std::fs::write(&path, bytes).unwrap();
         check_lengths(&path, Start::Bare(encoding), stop, &Limits::default())
+    }
+
+    #[test]
+    fn encodings_follow_the_parser_registry() {
+        let deflated = Encoding::of(uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
+        assert!(deflated.deflated && deflated.explicit_vr && !deflated.big_endian);
+        // JPIP HTJ2K Referenced Deflate: the parser inflates it, so must the walk.
+        assert!(Encoding::of("1.2.840.10008.1.2.4.205\0").deflated);
+        let implicit = Encoding::of(uids::IMPLICIT_VR_LITTLE_ENDIAN);
+        assert!(!implicit.explicit_vr && !implicit.deflated);
+        assert!(Encoding::of(super::super::open::EXPLICIT_VR_BIG_ENDIAN).big_endian);
+        assert_eq!(Encoding::of(uids::JPEG2000_LOSSLESS), explicit_le());
+        assert_eq!(Encoding::of("1.2.3.4.unknown"), explicit_le());
+    }
+
+    #[test]
+    fn huge_length_before_a_corrupt_deflate_stream_is_rejected() {
+        use std::io::Write;
+        // An OB element declaring 2 GB, then a little data, deflated; the stream is then
+        // cut and its tail overwritten, so inflating fails soon after the header. The
+        // parser would zero-fill the 2 GB before finding out.
+        let mut plain = element(tags::PATIENT_ID, b"LO", b"P1");
+        plain.extend(tags::PIXEL_DATA.0.to_le_bytes());
+        plain.extend(tags::PIXEL_DATA.1.to_le_bytes());
+        plain.extend(b"OB\0\0");
+        plain.extend(0x7FFF_FFF0u32.to_le_bytes());
+        plain.extend((0..4000u32).map(|i| (i * 7919 % 251) as u8));
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&plain).unwrap();
+        let mut deflated = encoder.finish().unwrap();
+        let keep = deflated.len() / 2;
+        deflated.truncate(keep);
+        deflated.extend([0xFF; 64]);
+        let encoding = Encoding::of(uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
+        let err = check(&deflated, encoding, false).unwrap_err().to_string();
+        assert!(err.contains("declares 2147483632 bytes"), "{err}");
     }
 
     #[test]

@@ -684,3 +684,48 @@ pub fn write_nested_sequences(path: &Path, depth: usize) {
     }
     std::fs::write(path, bytes).unwrap();
 }
+
+/// A Deflated Explicit VR Little Endian file whose data set declares a 2 GB OB element
+/// and whose deflate stream turns corrupt a few kilobytes later: the shape of most inputs
+/// the fuzzer found still allocating gigabytes (the parser zero-fills the declared length
+/// before the inflater fails).
+pub fn write_deflated_huge_length(path: &Path) {
+    use std::io::Write;
+    let explicit = |out: &mut Vec<u8>, tag: (u16, u16), vr: &[u8; 2], value: &[u8]| {
+        out.extend(tag.0.to_le_bytes());
+        out.extend(tag.1.to_le_bytes());
+        out.extend(vr);
+        out.extend((value.len() as u16).to_le_bytes());
+        out.extend(value);
+    };
+    let mut meta = Vec::new();
+    explicit(
+        &mut meta,
+        (0x0002, 0x0010),
+        b"UI",
+        b"1.2.840.10008.1.2.1.99",
+    );
+    let mut file = vec![0u8; 128];
+    file.extend(b"DICM");
+    explicit(
+        &mut file,
+        (0x0002, 0x0000),
+        b"UL",
+        &(meta.len() as u32).to_le_bytes(),
+    );
+    file.extend(&meta);
+
+    let mut data = Vec::new();
+    explicit(&mut data, (0x0010, 0x0020), b"LO", b"P1");
+    data.extend([0x09, 0x00, 0x10, 0x10]); // a private tag, OB, 2 GB
+    data.extend(b"OB\0\0");
+    data.extend(0x7FFF_FFF0u32.to_le_bytes());
+    data.extend((0..4000u32).map(|i| (i * 7919 % 251) as u8));
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&data).unwrap();
+    let mut deflated = encoder.finish().unwrap();
+    deflated.truncate(deflated.len() / 2);
+    deflated.extend([0xFF; 64]);
+    file.extend(deflated);
+    std::fs::write(path, file).unwrap();
+}
