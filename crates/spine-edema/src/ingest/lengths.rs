@@ -12,9 +12,11 @@
 //!
 //! The walk reads headers exactly as dicom-parser does (an unknown VR code is UN with a
 //! 4-byte length; any undefined-length element other than Pixel Data opens a sequence
-//! in the same encoding), so it sees the lengths the parser would act on. A construct it
-//! cannot follow (an unexpected item tag, contents overrunning their container) ends the
-//! walk and leaves the rest to the parser.
+//! in the same encoding; an unexpected (FFFE,xxxx) tag is a UN element), so it sees the
+//! lengths the parser would act on; where the two could read a header differently (a
+//! delimiter with a length), the length is checked too. Contents overrunning their
+//! container end the walk: the parser stops there with an error. A deflated data set is
+//! inflated once to measure it, then walked like a plain one.
 
 #![deny(clippy::indexing_slicing)]
 
@@ -116,7 +118,28 @@ pub(crate) fn check_lengths(
         }
     };
     let cursor = if encoding.deflated {
-        Cursor::Inflated(flate2::bufread::DeflateDecoder::new(&mut reader))
+        // First measure how many bytes the stream yields (to its end or to where it turns
+        // corrupt), then walk it again: every length is checked against what follows,
+        // exactly as in a plain file.
+        let start = reader.stream_position().map_err(|e| Error::io(path, e))?;
+        let cap = limits.max_file_bytes;
+        let size = inflate_up_to(
+            &mut flate2::bufread::DeflateDecoder::new(&mut reader),
+            cap.saturating_add(1),
+        );
+        if size > cap {
+            return Err(Error::limits(
+                path,
+                format!("deflated data set inflates to more than {cap} bytes (max_file_bytes)"),
+            ));
+        }
+        reader
+            .seek(std::io::SeekFrom::Start(start))
+            .map_err(|e| Error::io(path, e))?;
+        Cursor::Inflated {
+            decoder: flate2::bufread::DeflateDecoder::new(&mut reader),
+            size,
+        }
     } else {
         Cursor::Plain {
             reader: &mut reader,
@@ -127,23 +150,29 @@ pub(crate) fn check_lengths(
     Walker::new(path, cursor, position, encoding, limits).data_set(stop_at_pixel_data)
 }
 
-/// The bytes being walked: the file itself (seekable, size known) or the inflated
-/// stream of a deflated data set (read through, size found at its end).
+/// The bytes being walked: the file itself (seekable) or the inflated stream of a
+/// deflated data set (read through); `size` is how many bytes there are in all.
 enum Cursor<'a> {
     Plain {
         reader: &'a mut BufReader<File>,
         size: u64,
     },
-    Inflated(flate2::bufread::DeflateDecoder<&'a mut BufReader<File>>),
+    Inflated {
+        decoder: flate2::bufread::DeflateDecoder<&'a mut BufReader<File>>,
+        size: u64,
+    },
 }
 
-/// Why a walk stopped early without a verdict.
-enum Stop {
-    /// End of data where an element could start: a well-formed end.
-    End,
-    /// Something this walk does not follow; the parser decides.
-    GiveUp,
+impl Cursor<'_> {
+    fn size(&self) -> u64 {
+        match self {
+            Cursor::Plain { size, .. } | Cursor::Inflated { size, .. } => *size,
+        }
+    }
 }
+
+/// Why a walk ended without a verdict: the end of the data where an element could start.
+struct End;
 
 struct Walker<'a, 'p> {
     path: &'p Path,
@@ -189,7 +218,7 @@ impl<'a, 'p> Walker<'a, 'p> {
         let mut buf = [0u8; N];
         let read = match &mut self.cursor {
             Cursor::Plain { reader, .. } => reader.read_exact(&mut buf),
-            Cursor::Inflated(decoder) => decoder.read_exact(&mut buf),
+            Cursor::Inflated { decoder, .. } => decoder.read_exact(&mut buf),
         };
         match read {
             Ok(()) => {
@@ -226,42 +255,30 @@ impl<'a, 'p> Walker<'a, 'p> {
 
     /// Skips a value of `len` bytes, failing when fewer remain.
     fn skip(&mut self, tag: Tag, len: u32) -> Result<()> {
+        self.fits(tag, len)?;
         let len = u64::from(len);
-        let remaining = match &mut self.cursor {
-            Cursor::Plain { reader, size } => {
-                let remaining = size.saturating_sub(self.position);
-                if len <= remaining {
-                    let step = i64::try_from(len).unwrap_or(i64::MAX);
-                    reader
-                        .seek_relative(step)
-                        .map_err(|e| Error::io(self.path, e))?;
-                    self.position += len;
-                    return Ok(());
-                }
-                remaining
+        match &mut self.cursor {
+            Cursor::Plain { reader, .. } => {
+                let step = i64::try_from(len).unwrap_or(i64::MAX);
+                reader
+                    .seek_relative(step)
+                    .map_err(|e| Error::io(self.path, e))?;
             }
-            Cursor::Inflated(decoder) => {
-                // The parser zero-fills `len` bytes before it reads them, so what counts is
-                // how many bytes the stream really yields: up to its end or up to where it
-                // turns corrupt, whichever comes first.
-                let copied = inflate_up_to(decoder, len);
-                self.position += copied;
-                if copied == len {
-                    return Ok(());
-                }
-                copied
+            Cursor::Inflated { decoder, .. } => {
+                // Measured above, so this yields `len` bytes.
+                inflate_up_to(decoder, len);
             }
-        };
-        Err(self.too_long(tag, len, remaining))
+        }
+        self.position += len;
+        Ok(())
     }
 
-    /// Fails when a container of `len` bytes would run past the end of the data.
+    /// Fails when a value or container of `len` bytes would run past the end of the data:
+    /// the parser would allocate it whole before finding the data short.
     fn fits(&mut self, tag: Tag, len: u32) -> Result<()> {
-        if let Cursor::Plain { size, .. } = self.cursor {
-            let remaining = size.saturating_sub(self.position);
-            if u64::from(len) > remaining {
-                return Err(self.too_long(tag, u64::from(len), remaining));
-            }
+        let remaining = self.cursor.size().saturating_sub(self.position);
+        if u64::from(len) > remaining {
+            return Err(self.too_long(tag, u64::from(len), remaining));
         }
         Ok(())
     }
@@ -321,7 +338,7 @@ impl<'a, 'p> Walker<'a, 'p> {
                 let mut value = vec![0u8; len as usize];
                 let read = match &mut self.cursor {
                     Cursor::Plain { reader, .. } => reader.read_exact(&mut value),
-                    Cursor::Inflated(decoder) => decoder.read_exact(&mut value),
+                    Cursor::Inflated { decoder, .. } => decoder.read_exact(&mut value),
                 };
                 if read.is_err() {
                     return Ok(None);
@@ -367,7 +384,7 @@ impl<'a, 'p> Walker<'a, 'p> {
             }
             match self.element(&mut open, stop_at_pixel_data)? {
                 Ok(()) => {}
-                Err(Stop::End | Stop::GiveUp) => return Ok(()),
+                Err(End) => return Ok(()),
             }
             if open.len() > self.max_depth {
                 return Err(Error::limits(
@@ -386,14 +403,14 @@ impl<'a, 'p> Walker<'a, 'p> {
         &mut self,
         open: &mut Vec<Open>,
         stop_at_pixel_data: bool,
-    ) -> Result<std::result::Result<(), Stop>> {
+    ) -> Result<std::result::Result<(), End>> {
         let (Some(group), Some(element)) = (self.u16()?, self.u16()?) else {
-            return Ok(Err(Stop::End));
+            return Ok(Err(End));
         };
         let tag = Tag(group, element);
         if group == 0xFFFE {
             let Some(len) = self.u32()? else {
-                return Ok(Err(Stop::End));
+                return Ok(Err(End));
             };
             let in_fragments = open.last().is_some_and(|o| o.fragments);
             match tag {
@@ -410,30 +427,41 @@ impl<'a, 'p> Walker<'a, 'p> {
                     });
                 }
                 ITEM_END | SEQUENCE_END => {
+                    // A delimiter's length should be 0; where the parser does not expect
+                    // one (between elements), it reads a defined length as a value.
+                    if len != UNDEFINED {
+                        self.fits(tag, len)?;
+                    }
                     if open.last().is_some_and(|o| o.end.is_none()) {
                         open.pop();
                     }
                 }
-                _ => return Ok(Err(Stop::GiveUp)),
+                // Any other (FFFE,xxxx) between elements is read by the parser as a UN
+                // element: a value of its length, or a sequence when that is undefined.
+                _ if len == UNDEFINED => open.push(Open {
+                    end: None,
+                    fragments: false,
+                }),
+                _ => self.skip(tag, len)?,
             }
             return Ok(Ok(()));
         }
         // The index pass's parser stops at Pixel Data only at the top level: inside an
         // item it leaves the item there but goes on reading the element's value.
         if stop_at_pixel_data && open.is_empty() && tag >= tags::PIXEL_DATA {
-            return Ok(Err(Stop::End));
+            return Ok(Err(End));
         }
         let (vr, len) = if self.encoding.explicit_vr {
             let Some(vr) = self.bytes::<2>()?.map(unknown_as_un) else {
-                return Ok(Err(Stop::End));
+                return Ok(Err(End));
             };
             let Some(len) = self.value_length(vr)? else {
-                return Ok(Err(Stop::End));
+                return Ok(Err(End));
             };
             (Some(vr), len)
         } else {
             let Some(len) = self.u32()? else {
-                return Ok(Err(Stop::End));
+                return Ok(Err(End));
             };
             (implicit_vr(tag), len)
         };
@@ -556,6 +584,39 @@ mod tests {
         let encoding = Encoding::of(uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
         let err = check(&deflated, encoding, false).unwrap_err().to_string();
         assert!(err.contains("declares 2147483632 bytes"), "{err}");
+    }
+
+    /// An (FFFE,xxxx) header: tag and a 4-byte length, no VR.
+    fn delimiter(element: u16, len: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(0xFFFEu16.to_le_bytes());
+        out.extend(element.to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn huge_lengths_on_delimiters_and_unknown_item_tags_are_rejected() {
+        // Between elements the parser reads these as values of their length.
+        for element in [0xE0DD, 0xE00D, 0x1234] {
+            let mut bytes = element_bytes_ok();
+            bytes.extend(delimiter(element, 0x7FFF_FFF0));
+            bytes.extend([0u8; 16]);
+            let err = check(&bytes, explicit_le(), false).unwrap_err().to_string();
+            assert!(
+                err.contains("declares 2147483632 bytes"),
+                "{element:04X}: {err}"
+            );
+        }
+        // A zero-length delimiter is harmless.
+        let mut bytes = element_bytes_ok();
+        bytes.extend(delimiter(0xE0DD, 0));
+        bytes.extend(element(tags::PATIENT_ID, b"LO", b"P2"));
+        check(&bytes, explicit_le(), false).unwrap();
+    }
+
+    fn element_bytes_ok() -> Vec<u8> {
+        element(tags::PATIENT_ID, b"LO", b"P1")
     }
 
     #[test]
