@@ -534,6 +534,41 @@ fn cases() -> Vec<Case> {
             },
         ),
         fuzz_case(
+            "fuzz: implicit VR, parser and pre-check out of step (4.2 GB claim)",
+            "implicit-vr-misread-4-2-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "implicit-vr-misread-4-2-gb.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: implicit VR, parser and pre-check out of step (1.2 GB claim)",
+            "implicit-vr-misread-1-2-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "implicit-vr-misread-1-2-gb.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: explicit VR, parser and pre-check out of step (1.3 GB claim)",
+            "explicit-vr-misread-1-3-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "explicit-vr-misread-1-3-gb.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: DICOMDIR record item directly inside an item (3.8 GB claim)",
+            "dicomdir-item-in-item-3-8-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "dicomdir-item-in-item-3-8-gb.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: SamplesPerPixel as a 2-byte SL (1.3 GB claim)",
+            "sl-of-two-bytes-1-3-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "sl-of-two-bytes-1-3-gb.dcm").with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: big endian, parser and pre-check out of step (1.4 GB claim)",
+            "big-endian-misread-1-4-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "big-endian-misread-1-4-gb.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
             "fuzz: UN of undefined length, parsed as explicit VR (3.7 GB claim)",
             "un-sequence-3-7-gb.dcm",
             Expect::err(Stage::Index, "decoding", "un-sequence-3-7-gb.dcm").with_survivors(6),
@@ -682,6 +717,24 @@ fn memory_probe_child() {
             "deflated data set: 2 GB element, then a corrupt stream",
             &|dir: &Path| {
                 bad_support::write_deflated_huge_length(&dir.join("deflated.dcm"));
+            },
+        ),
+        (
+            "fuzz: six inputs where the parser and the pre-check fell out of step",
+            &|dir: &Path| {
+                for file in [
+                    "implicit-vr-misread-4-2-gb.dcm",
+                    "implicit-vr-misread-1-2-gb.dcm",
+                    "explicit-vr-misread-1-3-gb.dcm",
+                    "dicomdir-item-in-item-3-8-gb.dcm",
+                    "sl-of-two-bytes-1-3-gb.dcm",
+                    "big-endian-misread-1-4-gb.dcm",
+                ] {
+                    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/bad/fuzz")
+                        .join(file);
+                    std::fs::copy(source, dir.join(file)).unwrap();
+                }
             },
         ),
         (

@@ -22,7 +22,7 @@
 
 use super::limits::Limits;
 use crate::error::{Error, Result};
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::{StandardDataDictionary, tags, uids};
 use std::fs::File;
@@ -177,7 +177,12 @@ struct End;
 struct Walker<'a, 'p> {
     path: &'p Path,
     cursor: Cursor<'a>,
+    /// Bytes consumed from the data.
     position: u64,
+    /// Where the parser believes it is, which is what it compares container ends with.
+    /// It runs ahead of `position` after a binary value whose length is not a multiple
+    /// of its number size (see [`value_bytes_read`]).
+    logical: u64,
     encoding: Encoding,
     max_depth: usize,
 }
@@ -185,10 +190,27 @@ struct Walker<'a, 'p> {
 /// One open sequence, item or pixel-fragment list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Open {
-    /// Offset just past its last byte, when its length is defined.
+    /// Logical offset just past its last byte, when its length is defined.
     end: Option<u64>,
+    /// What it holds, which decides how the parser reads the next header.
+    kind: Kind,
+}
+
+/// The parser's reading state inside an open container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A sequence: item headers are expected, anything else stops the parser.
+    Sequence,
+    /// An item: element headers are expected, as at the top level.
+    Item,
     /// Encapsulated pixel data: its items are fragments of bytes, not data sets.
-    fragments: bool,
+    Fragments,
+}
+
+impl Open {
+    fn undefined(kind: Kind) -> Self {
+        Open { end: None, kind }
+    }
 }
 
 const ITEM: Tag = Tag(0xFFFE, 0xE000);
@@ -208,6 +230,7 @@ impl<'a, 'p> Walker<'a, 'p> {
             path,
             cursor,
             position,
+            logical: position,
             encoding,
             max_depth: limits.max_sequence_depth,
         }
@@ -223,6 +246,7 @@ impl<'a, 'p> Walker<'a, 'p> {
         match read {
             Ok(()) => {
                 self.position += N as u64;
+                self.logical += N as u64;
                 Ok(Some(buf))
             }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
@@ -255,8 +279,15 @@ impl<'a, 'p> Walker<'a, 'p> {
 
     /// Skips a value of `len` bytes, failing when fewer remain.
     fn skip(&mut self, tag: Tag, len: u32) -> Result<()> {
-        self.fits(tag, len)?;
-        let len = u64::from(len);
+        self.skip_read(tag, len, len)
+    }
+
+    /// Skips a value of declared length `len` of which the parser reads `read` bytes,
+    /// failing when fewer than those remain.
+    fn skip_read(&mut self, tag: Tag, len: u32, read: u32) -> Result<()> {
+        self.fits(tag, read)?;
+        self.logical += u64::from(len);
+        let len = u64::from(read);
         match &mut self.cursor {
             Cursor::Plain { reader, .. } => {
                 let step = i64::try_from(len).unwrap_or(i64::MAX);
@@ -314,6 +345,7 @@ impl<'a, 'p> Walker<'a, 'p> {
                         .map_err(|e| Error::io(self.path, e))?;
                 }
                 self.position -= 2;
+                self.logical -= 2;
                 return Ok(transfer_syntax);
             }
             let Some(element) = self.u16()? else {
@@ -344,6 +376,7 @@ impl<'a, 'p> Walker<'a, 'p> {
                     return Ok(None);
                 }
                 self.position += u64::from(len);
+                self.logical += u64::from(len);
                 transfer_syntax = Some(String::from_utf8_lossy(&value).into_owned());
             } else {
                 self.skip(tag, len)?;
@@ -374,10 +407,10 @@ impl<'a, 'p> Walker<'a, 'p> {
         loop {
             // Close the containers whose defined length has been walked.
             while let Some(&Open { end: Some(end), .. }) = open.last() {
-                if self.position < end {
+                if self.logical < end {
                     break;
                 }
-                if self.position > end {
+                if self.logical > end {
                     return Ok(()); // contents overran their container: the parser decides
                 }
                 open.pop();
@@ -398,6 +431,24 @@ impl<'a, 'p> Walker<'a, 'p> {
         }
     }
 
+    /// Opens a sequence or item of length `len` (checked to fit when defined).
+    fn open_container(
+        &mut self,
+        open: &mut Vec<Open>,
+        kind: Kind,
+        tag: Tag,
+        len: u32,
+    ) -> Result<()> {
+        let end = if len == UNDEFINED {
+            None
+        } else {
+            self.fits(tag, len)?;
+            Some(self.logical + u64::from(len))
+        };
+        open.push(Open { end, kind });
+        Ok(())
+    }
+
     /// Walks one element header (and skips its value, or opens it as a container).
     fn element(
         &mut self,
@@ -408,43 +459,38 @@ impl<'a, 'p> Walker<'a, 'p> {
             return Ok(Err(End));
         };
         let tag = Tag(group, element);
+        let state = open.last().map(|o| o.kind);
         if group == 0xFFFE {
             let Some(len) = self.u32()? else {
                 return Ok(Err(End));
             };
-            let in_fragments = open.last().is_some_and(|o| o.fragments);
-            match tag {
-                ITEM if in_fragments => self.skip(tag, len)?,
-                ITEM if len == UNDEFINED => open.push(Open {
-                    end: None,
-                    fragments: false,
-                }),
-                ITEM => {
-                    self.fits(tag, len)?;
-                    open.push(Open {
-                        end: Some(self.position + u64::from(len)),
-                        fragments: false,
-                    });
+            match (state, tag) {
+                // Where the parser expects item headers.
+                (Some(Kind::Sequence), ITEM) => self.open_container(open, Kind::Item, tag, len)?,
+                // The parser pops its innermost container on either delimiter here,
+                // whatever that container's length.
+                (Some(Kind::Sequence | Kind::Fragments), ITEM_END | SEQUENCE_END) => {
+                    open.pop();
                 }
-                ITEM_END | SEQUENCE_END => {
-                    // A delimiter's length should be 0; where the parser does not expect
-                    // one (between elements), it reads a defined length as a value.
-                    if len != UNDEFINED {
-                        self.fits(tag, len)?;
-                    }
-                    if open.last().is_some_and(|o| o.end.is_none()) {
-                        open.pop();
-                    }
+                (Some(Kind::Sequence), _) => return Ok(Err(End)), // the parser stops here
+                (Some(Kind::Fragments), ITEM) => self.skip(tag, len)?,
+                (Some(Kind::Fragments), _) => return Ok(Err(End)),
+                // Between elements the parser takes an item end as closing the open item
+                // (and ignores it at the top level); any other (FFFE,xxxx) header, items
+                // included, is an element: a value of its length, or a sequence when
+                // that is undefined.
+                (_, ITEM_END) => {
+                    open.pop();
                 }
-                // Any other (FFFE,xxxx) between elements is read by the parser as a UN
-                // element: a value of its length, or a sequence when that is undefined.
-                _ if len == UNDEFINED => open.push(Open {
-                    end: None,
-                    fragments: false,
-                }),
-                _ => self.skip(tag, len)?,
+                (_, _) if len == UNDEFINED => open.push(Open::undefined(Kind::Sequence)),
+                (_, _) => self.skip(tag, len)?,
             }
             return Ok(Ok(()));
+        }
+        if state == Some(Kind::Sequence) || state == Some(Kind::Fragments) {
+            // An element header where an item header must be: the parser stops with an
+            // error, allocating nothing more.
+            return Ok(Err(End));
         }
         // The index pass's parser stops at Pixel Data only at the top level: inside an
         // item it leaves the item there but goes on reading the element's value.
@@ -463,32 +509,22 @@ impl<'a, 'p> Walker<'a, 'p> {
             let Some(len) = self.u32()? else {
                 return Ok(Err(End));
             };
-            (implicit_vr(tag), len)
+            (Some(implicit_vr(tag)), len)
         };
-        let is_sequence = vr == Some(VR::SQ);
         if len == UNDEFINED {
-            if tag == tags::PIXEL_DATA {
-                open.push(Open {
-                    end: None,
-                    fragments: true,
-                });
+            // Whatever its VR, the parser reads any undefined-length element other than
+            // Pixel Data as a sequence in the same encoding (even UN, whose contents the
+            // standard says are implicit VR), so the walk must follow it the same way.
+            let kind = if tag == tags::PIXEL_DATA {
+                Kind::Fragments
             } else {
-                // Whatever its VR: the parser reads any other undefined-length element as
-                // a sequence in the same encoding (even UN, whose contents the standard
-                // says are implicit VR), so the walk must follow it the same way.
-                open.push(Open {
-                    end: None,
-                    fragments: false,
-                });
-            }
-        } else if is_sequence {
-            self.fits(tag, len)?;
-            open.push(Open {
-                end: Some(self.position + u64::from(len)),
-                fragments: false,
-            });
+                Kind::Sequence
+            };
+            open.push(Open::undefined(kind));
+        } else if vr == Some(VR::SQ) {
+            self.open_container(open, Kind::Sequence, tag, len)?;
         } else {
-            self.skip(tag, len)?;
+            self.skip_read(tag, len, value_bytes_read(vr, len))?;
         }
         Ok(Ok(()))
     }
@@ -516,12 +552,30 @@ fn unknown_as_un(code: [u8; 2]) -> VR {
     VR::from_binary(code).unwrap_or(VR::UN)
 }
 
-/// The VR the standard dictionary gives `tag`, as an implicit-VR parser would use it.
-fn implicit_vr(tag: Tag) -> Option<VR> {
-    match StandardDataDictionary.by_tag(tag)?.vr() {
-        VirtualVr::Exact(vr) => Some(vr),
-        _ => None,
+/// The VR an implicit-VR parser gives `tag`: the standard dictionary's, a choice of VRs
+/// resolved to US or OW, OW for Pixel Data and overlay data, UN for an unknown tag.
+fn implicit_vr(tag: Tag) -> VR {
+    if tag == tags::PIXEL_DATA || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
+        return VR::OW;
     }
+    StandardDataDictionary
+        .by_tag(tag)
+        .map_or(VR::UN, |entry| entry.vr().relaxed())
+}
+
+/// How many bytes of a value of `len` bytes the parser reads: binary numbers are read
+/// whole, `len` divided by the number size, so the odd bytes of a 2-byte SL or a 5-byte
+/// US are left in the stream (found by fuzzing: the next header is then read from
+/// there, off by those bytes, while the parser's position counts all `len`).
+fn value_bytes_read(vr: Option<VR>, len: u32) -> u32 {
+    use VR::*;
+    let size = match vr {
+        Some(US | OW | SS) => 2,
+        Some(AT | FL | OF | SL | UL | OL) => 4,
+        Some(FD | OD | SV | UV | OV) => 8,
+        _ => 1,
+    };
+    len - len % size
 }
 
 #[cfg(test)]
@@ -597,8 +651,9 @@ mod tests {
 
     #[test]
     fn huge_lengths_on_delimiters_and_unknown_item_tags_are_rejected() {
-        // Between elements the parser reads these as values of their length.
-        for element in [0xE0DD, 0xE00D, 0x1234] {
+        // Between elements the parser reads these as values of their length (an item end
+        // is the one it takes as a delimiter there).
+        for element in [0xE0DD, 0xE000, 0x1234] {
             let mut bytes = element_bytes_ok();
             bytes.extend(delimiter(element, 0x7FFF_FFF0));
             bytes.extend([0u8; 16]);
@@ -617,6 +672,53 @@ mod tests {
 
     fn element_bytes_ok() -> Vec<u8> {
         element(tags::PATIENT_ID, b"LO", b"P1")
+    }
+
+    #[test]
+    fn an_item_between_elements_is_a_value_not_a_container() {
+        // Found by fuzzing (a DICOMDIR record item nested directly in an item): the parser
+        // reads such an "item" as a value of its length and the next header after it.
+        let huge_header = |group: u16| {
+            let mut h = Vec::new();
+            h.extend(group.to_le_bytes());
+            h.extend(0x0010u16.to_le_bytes());
+            h.extend(b"UN\0\0");
+            h.extend(0x7FFF_FFF0u32.to_le_bytes());
+            h
+        };
+        let mut bytes = element_bytes_ok();
+        bytes.extend(delimiter(0xE000, 12));
+        bytes.extend(huge_header(0x0009)); // inside the value: never read as a header
+        let mut ok = bytes.clone();
+        ok.extend(element(Tag(0x0008, 0x0060), b"CS", b"MR"));
+        check(&ok, explicit_le(), false).unwrap();
+        bytes.extend(huge_header(0x0011)); // the next header the parser reads
+        let err = check(&bytes, explicit_le(), false).unwrap_err().to_string();
+        assert!(
+            err.contains("(0011,0010) declares 2147483632 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_odd_bytes_of_a_binary_number_stay_in_the_stream() {
+        // Found by fuzzing: SamplesPerPixel re-typed SL with length 2. The parser reads
+        // 2 / 4 = 0 numbers, so its next header starts at the 2 value bytes.
+        let mut bytes = element(tags::SAMPLES_PER_PIXEL, b"SL", &[0x01, 0x00]);
+        bytes.extend(0x0028u16.to_le_bytes()); // with the value's 01 00: tag (0001,0028)
+        bytes.extend(b"\x04\x00CS"); // VR "\x04\x00" (unknown: UN), then 2 reserved bytes
+        bytes.extend(0x4F4D_000Cu32.to_le_bytes()); // the length the parser then reads
+        bytes.extend([0u8; 32]);
+        let err = check(&bytes, explicit_le(), false).unwrap_err().to_string();
+        assert!(
+            err.contains("(0001,0028) declares 1330446348 bytes"),
+            "{err}"
+        );
+        assert_eq!(value_bytes_read(Some(VR::SL), 2), 0);
+        assert_eq!(value_bytes_read(Some(VR::US), 5), 4);
+        assert_eq!(value_bytes_read(Some(VR::FD), 20), 16);
+        assert_eq!(value_bytes_read(Some(VR::OB), 5), 5);
+        assert_eq!(value_bytes_read(Some(VR::CS), 3), 3);
     }
 
     #[test]
