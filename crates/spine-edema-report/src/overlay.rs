@@ -4,6 +4,7 @@
 
 use image::{Rgb, RgbImage};
 use spine_edema::Volume;
+use spine_edema::score::mask_class;
 
 /// One body to draw.
 #[derive(Clone, Debug)]
@@ -22,10 +23,8 @@ pub struct OverlayInput<'a> {
     pub image: &'a Volume<f32>,
     /// Body label map on the same grid.
     pub labels: Option<&'a Volume<u16>>,
-    /// Edema mask on the same grid (non-zero = edema).
-    pub edema: Option<&'a Volume<u8>>,
-    /// Cement mask on the same grid.
-    pub cement: Option<&'a Volume<u8>>,
+    /// Scoring classes on the same grid ([`mask_class`] codes): edema and cement are tinted.
+    pub classes: Option<&'a Volume<u8>>,
     /// Bodies to outline and name.
     pub bodies: &'a [BodyStyle],
 }
@@ -126,10 +125,10 @@ pub fn render(input: &OverlayInput) -> (RgbImage, usize) {
             let v = input.image.voxels[p];
             let g = (((v - lo) / (hi - lo).max(1e-6)).clamp(0.0, 1.0) * 255.0) as u8;
             let mut rgb = [g, g, g];
-            if input.cement.is_some_and(|c| c.voxels[p] != 0) {
-                rgb = blend(rgb, [0, 220, 230], 0.7);
-            } else if input.edema.is_some_and(|e| e.voxels[p] != 0) {
-                rgb = blend(rgb, [230, 30, 30], 0.45);
+            match input.classes.map(|c| c.voxels[p]) {
+                Some(mask_class::CEMENT) => rgb = blend(rgb, [0, 220, 230], 0.7),
+                Some(mask_class::EDEMA) => rgb = blend(rgb, [230, 30, 30], 0.45),
+                _ => {}
             }
             img.put_pixel(x, y, Rgb(rgb));
         }
@@ -270,7 +269,7 @@ mod tests {
                     image[[s, r, c]] = 100.0;
                     labels[[s, r, c]] = 1;
                     if r < 20 {
-                        edema[[s, r, c]] = 1;
+                        edema[[s, r, c]] = mask_class::EDEMA;
                     }
                 }
             }
@@ -286,8 +285,7 @@ mod tests {
         let (img, slice) = render(&OverlayInput {
             image: &image,
             labels: Some(&labels),
-            edema: Some(&edema),
-            cement: None,
+            classes: Some(&edema),
             bodies: &bodies,
         });
         assert_eq!(slice, 4);
@@ -329,8 +327,7 @@ mod tests {
         let (img, _) = render(&OverlayInput {
             image: &image,
             labels: Some(&labels),
-            edema: None,
-            cement: None,
+            classes: None,
             bodies: &bodies,
         });
         // The name is drawn (yellow) in the rows at the top, left of the body.

@@ -6,7 +6,7 @@ use crate::overlay::{BodyStyle, OverlayInput, render};
 use anyhow::{Context, Result};
 use spine_edema::ExamImages;
 use spine_edema::pipeline::ExamAnalysis;
-use spine_edema::score::VoormolenGrade;
+use spine_edema::score::{VoormolenGrade, mask_class};
 use std::path::{Path, PathBuf};
 
 /// Outline colour of a body by its Voormolen grade (grey when not graded).
@@ -48,8 +48,7 @@ pub fn write_overlays(
         let (picture, _slice) = render(&OverlayInput {
             image: volume,
             labels: Some(&analysis.segmentation.labels),
-            edema: Some(&analysis.masks.edema),
-            cement: Some(&analysis.masks.cement),
+            classes: Some(&analysis.masks.classes),
             bodies: &styles,
         });
         let mut png = Vec::new();
@@ -94,7 +93,11 @@ pub fn write_masks(exam_dir: &Path, analysis: &ExamAnalysis) -> Result<()> {
         &exam_dir.join("bodies.nii.gz"),
         &seg.labels.with_voxels(bodies),
     )?;
-    spine_edema::nifti::write_volume(&exam_dir.join("edema.nii.gz"), &analysis.masks.edema)?;
-    spine_edema::nifti::write_volume(&exam_dir.join("cement.nii.gz"), &analysis.masks.cement)?;
+    for (name, class) in [
+        ("edema.nii.gz", mask_class::EDEMA),
+        ("cement.nii.gz", mask_class::CEMENT),
+    ] {
+        spine_edema::nifti::write_volume(&exam_dir.join(name), &analysis.masks.mask_of(class))?;
+    }
     Ok(())
 }

@@ -135,13 +135,7 @@ pub fn analyze_exam(
         .bodies
         .iter()
         .filter_map(|b| {
-            BodyCrop::from_masks(
-                &segmentation.labels,
-                b.label,
-                &scores.masks.edema,
-                &scores.masks.cement,
-            )
-            .map(|c| (b.label, c))
+            BodyCrop::from_masks(&segmentation.labels, b.label, &scores.masks).map(|c| (b.label, c))
         })
         .collect();
     let crop_time = started.elapsed();

@@ -141,10 +141,11 @@ fn cement_volume_rim_and_rim_is_never_edema() -> Result<()> {
     let mae = mean_abs(&cement_errors);
     eprintln!("cement MAE {mae:.2} pp");
     assert!(mae <= 3.0, "cement MAE {mae:.2} pp: {cement_errors:.2?}");
-    let cement = &scores.masks.cement;
+    let cement = scores.masks.mask_of(spine_edema::score::mask_class::CEMENT);
     let cement_voxels = cement.voxels.iter().filter(|&&v| v == 1).count();
-    let classes = scores.masks.classes();
-    let coded = classes
+    let coded = scores
+        .masks
+        .classes
         .voxels
         .iter()
         .filter(|&&v| v == spine_edema::score::mask_class::CEMENT)

@@ -8,6 +8,7 @@
 //! re-reading the baseline's DICOM.
 
 use crate::geometry::Affine;
+use crate::score::{ScoreMasks, mask_class};
 use crate::volume::Volume;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
@@ -28,14 +29,11 @@ pub struct BodyCrop {
 }
 
 impl BodyCrop {
-    /// Crops label `label` of `labels` (plus one voxel of margin) together with the edema
-    /// and cement masks (non-zero = set) on the same grid. `None` when the label is absent.
-    pub fn from_masks(
-        labels: &Volume<u16>,
-        label: u16,
-        edema: &Volume<u8>,
-        cement: &Volume<u8>,
-    ) -> Option<BodyCrop> {
+    /// Crops label `label` of `labels` (plus one voxel of margin) together with its edema
+    /// and cement voxels from the scoring classes on the same grid. `None` when the label
+    /// is absent.
+    pub fn from_masks(labels: &Volume<u16>, label: u16, masks: &ScoreMasks) -> Option<BodyCrop> {
+        let classes = &masks.classes.voxels;
         let shape = labels.shape();
         let mut lo = shape;
         let mut hi = [0usize; 3];
@@ -60,8 +58,8 @@ impl BodyCrop {
             )
         };
         let body = view(&|p| labels.voxels[p] == label);
-        let edema_bits = view(&|p| labels.voxels[p] == label && edema.voxels[p] != 0);
-        let cement_bits = view(&|p| labels.voxels[p] == label && cement.voxels[p] != 0);
+        let edema_bits = view(&|p| labels.voxels[p] == label && classes[p] == mask_class::EDEMA);
+        let cement_bits = view(&|p| labels.voxels[p] == label && classes[p] == mask_class::CEMENT);
         let origin = labels
             .affine
             .index_to_mm([lo[0] as f64, lo[1] as f64, lo[2] as f64]);
@@ -147,8 +145,7 @@ mod tests {
     fn crop_keeps_body_edema_and_cement() {
         let affine = Affine::axis_aligned(nalgebra::Point3::new(10.0, 20.0, 30.0), [4.0, 1.0, 1.0]);
         let mut labels = Array3::<u16>::zeros((6, 10, 10));
-        let mut edema = Array3::<u8>::zeros((6, 10, 10));
-        let cement = Array3::<u8>::zeros((6, 10, 10));
+        let mut classes = Array3::<u8>::zeros((6, 10, 10));
         for i in 2..4 {
             for j in 3..7 {
                 for k in 4..8 {
@@ -156,30 +153,20 @@ mod tests {
                 }
             }
         }
-        edema[[2, 3, 4]] = 1;
-        edema[[0, 0, 0]] = 1; // outside the body: not kept
+        classes[[2, 3, 4]] = mask_class::EDEMA;
+        classes[[2, 3, 5]] = mask_class::RIM; // neither edema nor cement
+        classes[[0, 0, 0]] = mask_class::EDEMA; // outside the body: not kept
         let labels = Volume::new(labels, affine);
-        let crop = BodyCrop::from_masks(
-            &labels,
-            2,
-            &labels.with_voxels(edema),
-            &labels.with_voxels(cement),
-        )
-        .unwrap();
+        let masks = ScoreMasks {
+            classes: labels.with_voxels(classes),
+        };
+        let crop = BodyCrop::from_masks(&labels, 2, &masks).unwrap();
         assert_eq!(crop.shape, [4, 6, 6]);
         assert_eq!(crop.body.count(), 2 * 4 * 4);
         assert_eq!(crop.edema.count(), 1);
         assert_eq!(crop.cement.count(), 0);
         let origin = crop.affine.origin_mm();
         assert_eq!((origin.x, origin.y, origin.z), (14.0, 22.0, 33.0));
-        assert!(
-            BodyCrop::from_masks(
-                &labels,
-                9,
-                &labels.with_voxels(Array3::zeros((6, 10, 10))),
-                &labels.with_voxels(Array3::zeros((6, 10, 10)))
-            )
-            .is_none()
-        );
+        assert!(BodyCrop::from_masks(&labels, 9, &masks).is_none());
     }
 }

@@ -506,15 +506,14 @@ struct CountedAsEdema {
 fn write_masks(masks: &mut ScoreMasks, body: &BodyVoxels, classes: &[u8], counted: CountedAsEdema) {
     let g = &body.grid;
     for (index, &class) in classes.iter().enumerate() {
-        let target = match class {
-            CLASS_EDEMA if counted.edema => &mut masks.edema,
-            CLASS_CLEFT if counted.cleft => &mut masks.edema,
-            CLASS_CEMENT => &mut masks.cement,
-            CLASS_RIM => &mut masks.rim,
+        let code = match class {
+            CLASS_EDEMA if counted.edema => CLASS_EDEMA,
+            CLASS_CLEFT if counted.cleft => CLASS_EDEMA,
+            CLASS_CEMENT | CLASS_RIM => class,
             _ => continue,
         };
         let [i, j, k] = g.coords(index);
-        target.voxels[[g.lo[0] + i, g.lo[1] + j, g.lo[2] + k]] = 1;
+        masks.classes.voxels[[g.lo[0] + i, g.lo[1] + j, g.lo[2] + k]] = code;
     }
 }
 

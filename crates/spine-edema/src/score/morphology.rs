@@ -185,19 +185,44 @@ pub(crate) fn nearest_seed_within(
         }
     }
     offsets.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let dims = grid.dims.map(|d| d as i64);
+    let [n0, n1, n2] = grid.dims;
+    // Skipping the offsets that land in a slice or row without any seed keeps the exact
+    // answer (the first hit in distance order) while the outermost slices of a body, all
+    // border and a whole slice away from the interior, stop scanning their own slice.
+    let row_has_seed: Vec<bool> = seeds.chunks(n2.max(1)).map(|r| r.contains(&true)).collect();
+    let slice_has_seed: Vec<bool> = row_has_seed
+        .chunks(n1.max(1))
+        .map(|rows| rows.contains(&true))
+        .collect();
+    let per_slice: Vec<Vec<[i64; 3]>> = (0..n0 as i64)
+        .map(|i| {
+            offsets
+                .iter()
+                .map(|(off, _)| *off)
+                .filter(|off| {
+                    let t = i + off[0];
+                    t >= 0 && (t as usize) < n0 && slice_has_seed[t as usize]
+                })
+                .collect()
+        })
+        .collect();
+    let (d1, d2) = (n1 as i64, n2 as i64);
     let mut nearest = vec![NO_SEED; grid.len()];
     for (index, out) in nearest.iter_mut().enumerate() {
         if !targets[index] {
             continue;
         }
         let c = grid.coords(index).map(|v| v as i64);
-        for (off, _) in &offsets {
-            let n = [c[0] + off[0], c[1] + off[1], c[2] + off[2]];
-            if (0..3).any(|a| n[a] < 0 || n[a] >= dims[a]) {
+        for off in &per_slice[c[0] as usize] {
+            let (i, j, k) = (c[0] + off[0], c[1] + off[1], c[2] + off[2]);
+            if j < 0 || j >= d1 || k < 0 || k >= d2 {
                 continue;
             }
-            let candidate = grid.index(n[0] as usize, n[1] as usize, n[2] as usize);
+            let row = (i * d1 + j) as usize;
+            if !row_has_seed[row] {
+                continue;
+            }
+            let candidate = row * n2 + k as usize;
             if seeds[candidate] {
                 *out = candidate as u32;
                 break;

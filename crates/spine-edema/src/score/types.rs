@@ -319,45 +319,29 @@ pub mod mask_class {
     pub const CLEFT: u8 = 4;
 }
 
-/// Voxel masks on the reference grid (1 = set), for `--save-masks` and voxel-wise comparison.
+/// What scoring decided for every voxel of the reference grid, for `--save-masks`, the
+/// overlays and the voxel-wise comparison. One class per voxel ([`mask_class`] codes): a
+/// voxel cannot be both edema and cement, and one volume is a third of the memory (and of
+/// the zeroing) of three.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoreMasks {
-    /// Edematous marrow (rim, and cleft fluid in collapsed bodies, excluded).
-    pub edema: Volume<u8>,
-    /// Cement.
-    pub cement: Volume<u8>,
-    /// Peri-cement rim.
-    pub rim: Volume<u8>,
+    /// [`mask_class`] code per voxel: edema (rim, and cleft fluid in collapsed bodies,
+    /// excluded), cement, peri-cement rim, or nothing.
+    pub classes: Volume<u8>,
 }
 
 impl ScoreMasks {
     /// Empty masks on the grid of `like`.
     pub(crate) fn empty<T>(like: &Volume<T>) -> Self {
-        let zeros = || like.with_voxels(Array3::<u8>::zeros(like.voxels.raw_dim()));
         ScoreMasks {
-            edema: zeros(),
-            cement: zeros(),
-            rim: zeros(),
+            classes: like.with_voxels(Array3::<u8>::zeros(like.voxels.raw_dim())),
         }
     }
 
-    /// All classes in one volume ([`mask_class`] codes; cleft fluid is not kept here).
-    pub fn classes(&self) -> Volume<u8> {
-        let mut voxels = Array3::<u8>::zeros(self.edema.voxels.raw_dim());
-        for (mask, code) in [
-            (&self.edema, mask_class::EDEMA),
-            (&self.cement, mask_class::CEMENT),
-            (&self.rim, mask_class::RIM),
-        ] {
-            ndarray::Zip::from(&mut voxels)
-                .and(&mask.voxels)
-                .for_each(|v, &m| {
-                    if m != 0 {
-                        *v = code;
-                    }
-                });
-        }
-        self.edema.with_voxels(voxels)
+    /// One class as a 0/1 volume (as `--save-masks` writes it).
+    pub fn mask_of(&self, class: u8) -> Volume<u8> {
+        self.classes
+            .with_voxels(self.classes.voxels.mapv(|c| u8::from(c == class)))
     }
 }
 
