@@ -65,13 +65,31 @@ pub(crate) fn label_extents(labels: &Array3<u16>, wanted: &[u16]) -> (Vec<LabelE
         .enumerate()
         .fold(empty, |(mut extents, mut stray), (i, plane)| {
             for (j, row) in plane.outer_iter().enumerate() {
-                for (k, &label) in row.iter().enumerate() {
-                    if label == 0 {
+                let copy: Vec<u16>;
+                let row = match row.to_slice() {
+                    Some(row) => row,
+                    None => {
+                        // Only a non-standard layout gets here; volumes are C order.
+                        copy = row.to_vec();
+                        &copy
+                    }
+                };
+                // Most of the grid is background: test 32 labels at a time (an OR the
+                // compiler vectorises) and look at single voxels only where one is set.
+                for (c, chunk) in row.chunks(32).enumerate() {
+                    if chunk.iter().fold(0, |acc, &l| acc | l) == 0 {
                         continue;
                     }
-                    match slot.get(label as usize) {
-                        Some(&s) if s != u32::MAX => extents[s as usize].add([i, j, k]),
-                        _ => stray += 1,
+                    for (o, &label) in chunk.iter().enumerate() {
+                        if label == 0 {
+                            continue;
+                        }
+                        match slot.get(label as usize) {
+                            Some(&s) if s != u32::MAX => {
+                                extents[s as usize].add([i, j, c * 32 + o]);
+                            }
+                            _ => stray += 1,
+                        }
                     }
                 }
             }
@@ -133,13 +151,23 @@ pub(crate) fn cut_out(
     let touches_edge = (0..3).any(|a| extent.lo[a] == 0 || extent.hi[a] + 1 >= shape[a]);
     let range =
         |ax: ndarray::AxisDescription| Slice::from(lo[ax.axis.index()]..hi[ax.axis.index()]);
-    let window =
-        |v: &Array3<f32>| -> Vec<f32> { v.slice_each_axis(range).iter().copied().collect() };
-    let inside: Vec<bool> = labels
-        .slice_each_axis(range)
-        .iter()
-        .map(|&l| l == label)
-        .collect();
+    let window = |v: &Array3<f32>| -> Vec<f32> {
+        let mut out = Vec::with_capacity(grid.len());
+        for row in v.slice_each_axis(range).rows() {
+            match row.to_slice() {
+                Some(row) => out.extend_from_slice(row),
+                None => out.extend(row.iter().copied()),
+            }
+        }
+        out
+    };
+    let mut inside: Vec<bool> = Vec::with_capacity(grid.len());
+    for row in labels.slice_each_axis(range).rows() {
+        match row.to_slice() {
+            Some(row) => inside.extend(row.iter().map(|&l| l == label)),
+            None => inside.extend(row.iter().map(|&l| l == label)),
+        }
+    }
     let t1_box = t1.map(window).unwrap_or_default();
     let fluid_box = fluid.map(window).unwrap_or_default();
     let voxel_count = inside.iter().filter(|&&v| v).count();
