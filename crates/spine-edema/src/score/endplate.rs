@@ -67,24 +67,29 @@ pub(crate) fn axial_extent(
     let g = &body.grid;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut edema_s = Vec::new();
-    for (index, (&inside, &class)) in body.inside.iter().zip(classes).enumerate() {
-        if !inside {
-            continue;
-        }
-        let [i, j, k] = g.coords(index);
-        let p = affine.index_to_mm([
-            (g.lo[0] + i) as f64,
-            (g.lo[1] + j) as f64,
-            (g.lo[2] + k) as f64,
-        ]);
-        let d = p.coords - centroid;
-        let s = d.dot(&axis);
-        if (d - s * axis).norm() <= CENTRAL_RADIUS_MM {
-            lo = lo.min(s);
-            hi = hi.max(s);
-        }
-        if class == EDEMA {
-            edema_s.push(s);
+    // The affine is linear in the index, so the offset from the centroid is stepped along
+    // each row instead of recomputed per voxel.
+    let first = affine.index_to_mm([g.lo[0] as f64, g.lo[1] as f64, g.lo[2] as f64]);
+    let step = [0, 1, 2].map(|a| affine.step_mm(a));
+    let radius2 = CENTRAL_RADIUS_MM * CENTRAL_RADIUS_MM;
+    let mut index = 0;
+    for i in 0..g.dims[0] {
+        for j in 0..g.dims[1] {
+            let mut d = first.coords - centroid + step[0] * i as f64 + step[1] * j as f64;
+            for _ in 0..g.dims[2] {
+                if body.inside[index] {
+                    let s = d.dot(&axis);
+                    if (d - s * axis).norm_squared() <= radius2 {
+                        lo = lo.min(s);
+                        hi = hi.max(s);
+                    }
+                    if classes[index] == EDEMA {
+                        edema_s.push(s);
+                    }
+                }
+                d += step[2];
+                index += 1;
+            }
         }
     }
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {

@@ -355,6 +355,33 @@ mod tests {
     }
 
     #[test]
+    fn erosion_matches_the_box_definition() {
+        let grid = BoxGrid {
+            lo: [0; 3],
+            dims: [7, 11, 13],
+        };
+        let mask: Vec<bool> = (0..grid.len()).map(|i| (i * 7919) % 11 != 0).collect();
+        let radius = [1, 2, 3];
+        let eroded = erode(&grid, &mask, radius);
+        for (index, &got) in eroded.iter().enumerate() {
+            let c = grid.coords(index).map(|v| v as i64);
+            let r = radius.map(|v| v as i64);
+            let mut want = true;
+            for di in -r[0]..=r[0] {
+                for dj in -r[1]..=r[1] {
+                    for dk in -r[2]..=r[2] {
+                        let n = [c[0] + di, c[1] + dj, c[2] + dk];
+                        let inside = (0..3).all(|a| n[a] >= 0 && n[a] < grid.dims[a] as i64);
+                        want &=
+                            inside && mask[grid.index(n[0] as usize, n[1] as usize, n[2] as usize)];
+                    }
+                }
+            }
+            assert_eq!(got, want, "voxel {index}");
+        }
+    }
+
+    #[test]
     fn nearest_seed_matches_brute_force() {
         let grid = BoxGrid {
             lo: [0; 3],
