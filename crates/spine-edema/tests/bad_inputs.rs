@@ -569,6 +569,29 @@ fn cases() -> Vec<Case> {
                 .with_survivors(6),
         ),
         fuzz_case(
+            "fuzz: implicit VR, parser and pre-check out of step (second 1.2 GB claim)",
+            "implicit-vr-misread-1-2-gb-b.dcm",
+            Expect::err(Stage::Index, "decoding", "implicit-vr-misread-1-2-gb-b.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: JPEG 2000 file, parser and pre-check out of step (1.2 GB claim)",
+            "jpeg2000-file-misread-1-2-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "jpeg2000-file-misread-1-2-gb.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: explicit VR, parser and pre-check out of step (1.9 GB claim)",
+            "explicit-vr-misread-1-9-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "explicit-vr-misread-1-9-gb.dcm")
+                .with_survivors(6),
+        ),
+        fuzz_case(
+            "fuzz: RLE file, parser and pre-check out of step (2.4 GB claim)",
+            "rle-file-misread-2-4-gb.dcm",
+            Expect::err(Stage::Index, "decoding", "rle-file-misread-2-4-gb.dcm").with_survivors(6),
+        ),
+        fuzz_case(
             "fuzz: UN of undefined length, parsed as explicit VR (3.7 GB claim)",
             "un-sequence-3-7-gb.dcm",
             Expect::err(Stage::Index, "decoding", "un-sequence-3-7-gb.dcm").with_survivors(6),
@@ -720,7 +743,7 @@ fn memory_probe_child() {
             },
         ),
         (
-            "fuzz: six inputs where the parser and the pre-check fell out of step",
+            "fuzz: ten inputs where the parser and the pre-check fell out of step",
             &|dir: &Path| {
                 for file in [
                     "implicit-vr-misread-4-2-gb.dcm",
@@ -729,6 +752,10 @@ fn memory_probe_child() {
                     "dicomdir-item-in-item-3-8-gb.dcm",
                     "sl-of-two-bytes-1-3-gb.dcm",
                     "big-endian-misread-1-4-gb.dcm",
+                    "implicit-vr-misread-1-2-gb-b.dcm",
+                    "jpeg2000-file-misread-1-2-gb.dcm",
+                    "explicit-vr-misread-1-9-gb.dcm",
+                    "rle-file-misread-2-4-gb.dcm",
                 ] {
                     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
                         .join("tests/bad/fuzz")
