@@ -411,7 +411,9 @@ impl<'a, 'p> Walker<'a, 'p> {
                     break;
                 }
                 if self.logical > end {
-                    return Ok(()); // contents overran their container: the parser decides
+                    // Contents overran their container: the parser stops here with an
+                    // error, reading nothing more.
+                    return Ok(());
                 }
                 open.pop();
             }
