@@ -207,12 +207,6 @@ enum Kind {
     Fragments,
 }
 
-impl Open {
-    fn undefined(kind: Kind) -> Self {
-        Open { end: None, kind }
-    }
-}
-
 const ITEM: Tag = Tag(0xFFFE, 0xE000);
 const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
 const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
@@ -484,7 +478,9 @@ impl<'a, 'p> Walker<'a, 'p> {
                 (_, ITEM_END) => {
                     open.pop();
                 }
-                (_, _) if len == UNDEFINED => open.push(Open::undefined(Kind::Sequence)),
+                (_, _) if len == UNDEFINED => {
+                    self.open_container(open, Kind::Sequence, tag, len)?;
+                }
                 (_, _) => self.skip(tag, len)?,
             }
             return Ok(Ok(()));
@@ -522,7 +518,7 @@ impl<'a, 'p> Walker<'a, 'p> {
             } else {
                 Kind::Sequence
             };
-            open.push(Open::undefined(kind));
+            self.open_container(open, kind, tag, len)?;
         } else if vr == Some(VR::SQ) {
             self.open_container(open, Kind::Sequence, tag, len)?;
         } else {

@@ -163,10 +163,7 @@ pub(crate) fn cut_out(
     };
     let mut inside: Vec<bool> = Vec::with_capacity(grid.len());
     for row in labels.slice_each_axis(range).rows() {
-        match row.to_slice() {
-            Some(row) => inside.extend(row.iter().map(|&l| l == label)),
-            None => inside.extend(row.iter().map(|&l| l == label)),
-        }
+        inside.extend(row.iter().map(|&l| l == label));
     }
     let t1_box = t1.map(window).unwrap_or_default();
     let fluid_box = fluid.map(window).unwrap_or_default();
