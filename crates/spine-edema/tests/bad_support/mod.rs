@@ -661,20 +661,22 @@ pub fn run_memory_child(child: &str) -> String {
     report.join("\n")
 }
 
+/// One explicit-VR little-endian element with a 2-byte length (`value` shorter than 64 kB).
+fn short_element(group: u16, element: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(group.to_le_bytes());
+    out.extend(element.to_le_bytes());
+    out.extend(vr);
+    out.extend((value.len() as u16).to_le_bytes());
+    out.extend(value);
+    out
+}
+
 /// Writes a bare explicit-VR data set (an MR image's identity, then `depth` nested
 /// undefined-length sequences, each holding one undefined-length item).
 pub fn write_nested_sequences(path: &Path, depth: usize) {
-    let element = |group: u16, element: u16, vr: &[u8; 2], value: &[u8]| {
-        let mut out = Vec::new();
-        out.extend(group.to_le_bytes());
-        out.extend(element.to_le_bytes());
-        out.extend(vr);
-        out.extend((value.len() as u16).to_le_bytes());
-        out.extend(value);
-        out
-    };
-    let mut bytes = element(0x0008, 0x0016, b"UI", b"1.2.840.10008.5.1.4.1.1.4\0");
-    bytes.extend(element(0x0008, 0x0018, b"UI", b"2.25.5\0"));
+    let mut bytes = short_element(0x0008, 0x0016, b"UI", b"1.2.840.10008.5.1.4.1.1.4\0");
+    bytes.extend(short_element(0x0008, 0x0018, b"UI", b"2.25.5\0"));
     for _ in 0..depth {
         // (0008,1115) SQ, undefined length; then an item of undefined length.
         bytes.extend([
@@ -691,32 +693,18 @@ pub fn write_nested_sequences(path: &Path, depth: usize) {
 /// before the inflater fails).
 pub fn write_deflated_huge_length(path: &Path) {
     use std::io::Write;
-    let explicit = |out: &mut Vec<u8>, tag: (u16, u16), vr: &[u8; 2], value: &[u8]| {
-        out.extend(tag.0.to_le_bytes());
-        out.extend(tag.1.to_le_bytes());
-        out.extend(vr);
-        out.extend((value.len() as u16).to_le_bytes());
-        out.extend(value);
-    };
-    let mut meta = Vec::new();
-    explicit(
-        &mut meta,
-        (0x0002, 0x0010),
-        b"UI",
-        b"1.2.840.10008.1.2.1.99",
-    );
+    let meta = short_element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1.99");
     let mut file = vec![0u8; 128];
     file.extend(b"DICM");
-    explicit(
-        &mut file,
-        (0x0002, 0x0000),
+    file.extend(short_element(
+        0x0002,
+        0x0000,
         b"UL",
         &(meta.len() as u32).to_le_bytes(),
-    );
+    ));
     file.extend(&meta);
 
-    let mut data = Vec::new();
-    explicit(&mut data, (0x0010, 0x0020), b"LO", b"P1");
+    let mut data = short_element(0x0010, 0x0020, b"LO", b"P1");
     data.extend([0x09, 0x00, 0x10, 0x10]); // a private tag, OB, 2 GB
     data.extend(b"OB\0\0");
     data.extend(0x7FFF_FFF0u32.to_le_bytes());
