@@ -109,6 +109,9 @@ fn main() -> BoxResult<()> {
     if let Some(path) = std::env::var_os("SCORE_ACCURACY_CSV") {
         write_rows(Path::new(&path), &bodies)?;
     }
+    if let Some(path) = std::env::var_os("SCORE_ACCURACY_CHANGES_CSV") {
+        write_change_rows(Path::new(&path), &changes)?;
+    }
     for (masks, name) in MASKS.iter().enumerate() {
         println!("### Scoring, {name}\n");
         let sel: Vec<&BodyRow> = bodies.iter().filter(|b| b.masks == masks).collect();
@@ -124,13 +127,13 @@ fn main() -> BoxResult<()> {
 /// One line per truth body and scoring (`SCORE_ACCURACY_CSV=file`), for looking into errors.
 fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
     let mut out = String::from(
-        "masks,exam,level,partial,pattern,truth_bme,found_bme,truth_cement,found_cement,truth_rim,found_rim,truth_genant,found_genant,truth_shape,found_shape,flags\n",
+        "masks,exam,level,partial,pattern,truth_bme,found_bme,truth_cement,found_cement,truth_rim,found_rim,truth_genant,found_genant,truth_shape,found_shape,truth_heights,found_heights,flags\n",
     );
     for r in rows {
         let s = r.score.as_ref();
         let t = &r.truth;
         out.push_str(&format!(
-            "{},{},{},{},{:?},{:.2},{},{:.2},{},{},{},{},{},{:?},{},{}\n",
+            "{},{},{},{},{:?},{:.2},{},{:.2},{},{},{},{},{},{:?},{},{:.2} {:.2} {:.2},{},{}\n",
             MASKS[r.masks],
             r.exam,
             t.level,
@@ -149,8 +152,53 @@ fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
             t.genant_shape,
             s.and_then(|s| s.genant_shape)
                 .map_or(String::new(), |g| format!("{g:?}")),
+            t.height_anterior_mm,
+            t.height_middle_mm,
+            t.height_posterior_mm,
+            s.map_or(String::new(), |s| [
+                s.height_anterior_mm,
+                s.height_middle_mm,
+                s.height_posterior_mm
+            ]
+            .map(|h| h.map_or(String::from("-"), |h| format!("{h:.2}")))
+            .join(" ")),
             s.map_or(String::new(), |s| format!("{:?}", s.flags)
                 .replace(',', ";")),
+        ));
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+/// One line per truth level change and scoring (`SCORE_ACCURACY_CHANGES_CSV=file`).
+fn write_change_rows(path: &Path, rows: &[ChangeRow]) -> BoxResult<()> {
+    let mut out = String::from(
+        "masks,exam,level,days,truth_new_edema,found_new_edema,truth_new_normal,found_new_normal,truth_loss_mm,found_loss_mm\n",
+    );
+    let opt = |x: Option<f64>| x.map_or(String::from("-"), |x| format!("{x:.2}"));
+    for r in rows {
+        let t = &r.truth;
+        let f = r.found.as_ref();
+        out.push_str(&format!(
+            "{},{},{},{},{:.2},{},{:.2},{},{:.2} {:.2} {:.2},{}\n",
+            MASKS[r.masks],
+            r.exam,
+            t.level,
+            r.interval_days,
+            t.newly_edematous_percent,
+            opt(f.and_then(|f| f.newly_edematous_percent)),
+            t.newly_normal_percent,
+            opt(f.and_then(|f| f.newly_normal_percent)),
+            t.height_loss_anterior_mm,
+            t.height_loss_middle_mm,
+            t.height_loss_posterior_mm,
+            f.map_or(String::new(), |f| [
+                f.height_loss_anterior_mm,
+                f.height_loss_middle_mm,
+                f.height_loss_posterior_mm
+            ]
+            .map(opt)
+            .join(" ")),
         ));
     }
     std::fs::write(path, out)?;

@@ -169,6 +169,7 @@ struct Shared<'a> {
     voxel_ml: f64,
     affine: crate::geometry::Affine,
     slice_axis: Option<usize>,
+    shape: [usize; 3],
 }
 
 fn score_body(
@@ -260,8 +261,11 @@ fn score_body(
             heights::measure_heights(
                 &body.grid,
                 &body.inside,
-                &sh.affine,
-                axis,
+                &heights::SagittalGrid {
+                    affine: &sh.affine,
+                    slice_axis: axis,
+                    shape: sh.shape,
+                },
                 Vector3::new(c[0], c[1], c[2]),
                 local_axis,
                 cfg.height_margin_fraction,
@@ -282,20 +286,32 @@ fn score_body(
     }
 }
 
-/// Local spine axis at each body: through the neighbouring bodies' centroids.
-fn local_axes(centroids: &[[f64; 3]], fallback: [f64; 3]) -> Vec<Vector3<f64>> {
+/// Local spine axis at each body: through the neighbouring bodies' centroids. A body cut by
+/// the edge of the field of view (`cut`) has its centroid off the spine's line (only its
+/// visible part counts), so it serves as a neighbour only when no whole body is next to
+/// the one measured: a sliver of L3 at the corner of the images would otherwise tilt L2's
+/// axis by 20° and shorten its anterior and posterior heights by millimetres.
+fn local_axes(centroids: &[[f64; 3]], cut: &[bool], fallback: [f64; 3]) -> Vec<Vector3<f64>> {
     let v = |c: [f64; 3]| Vector3::new(c[0], c[1], c[2]);
     let fallback = v(fallback);
     (0..centroids.len())
         .map(|i| {
             let here = v(centroids[i]);
-            let near = |j: Option<usize>| {
-                j.and_then(|j| centroids.get(j))
-                    .map(|&c| v(c))
+            let near = |j: Option<usize>, whole_only: bool| {
+                j.filter(|&j| j < centroids.len() && !(whole_only && cut[j]))
+                    .map(|j| v(centroids[j]))
                     .filter(|c| (c - here).norm() <= MAX_NEIGHBOUR_GAP_MM)
             };
-            let prev = near(i.checked_sub(1));
-            let next = near(Some(i + 1));
+            let pair = |whole_only: bool| {
+                (
+                    near(i.checked_sub(1), whole_only),
+                    near(Some(i + 1), whole_only),
+                )
+            };
+            let (prev, next) = match pair(true) {
+                (None, None) => pair(false),
+                found => found,
+            };
             let dir = match (prev, next) {
                 (Some(p), Some(n)) => n - p,
                 (Some(p), None) => here - p,
@@ -400,7 +416,12 @@ pub fn score_exam(
     }
 
     let centroids: Vec<[f64; 3]> = bodies.iter().map(|b| b.stats.centroid_mm).collect();
-    let axes = local_axes(&centroids, reference.axis);
+    let cut: Vec<bool> = bodies
+        .iter()
+        .zip(&present)
+        .map(|(b, &i)| seg.bodies[i].partial || b.touches_edge)
+        .collect();
+    let axes = local_axes(&centroids, &cut, reference.axis);
     let slice_axis = sagittal_slice_axis(grid);
     if slice_axis.is_none() {
         warnings.push("images are not sagittal: heights and Genant grades are left empty".into());
@@ -413,6 +434,7 @@ pub fn score_exam(
         voxel_ml,
         affine,
         slice_axis,
+        shape: grid.shape(),
     };
     let outcomes: Vec<BodyOutcome> = bodies
         .par_iter()
@@ -456,7 +478,7 @@ pub fn score_exam(
         let (score, in_masks) = finish_body(
             body,
             info.level,
-            info.partial || body.touches_edge,
+            cut[n],
             &outcome,
             endplate_band_at_narrow_disc[n],
             neighbour[n],
@@ -651,4 +673,29 @@ fn finish_body(
             cleft: cleft_is_edema,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_cut_by_the_field_of_view_does_not_tilt_its_neighbours_axis() {
+        // Three whole bodies stacked along z, then a sliver cut by the corner of the images
+        // whose visible part sits 15 mm off the spine's line.
+        let centroids = [
+            [0.0, 0.0, 0.0],
+            [0.0, 0.0, 30.0],
+            [0.0, 0.0, 60.0],
+            [0.0, 15.0, 85.0],
+        ];
+        let axes = local_axes(&centroids, &[false, false, false, true], [0.0, 0.0, 1.0]);
+        assert!(axes[2].dot(&Vector3::z()) > 0.9999, "{:?}", axes[2]);
+        // Without the flag the sliver would tilt it by ~14°.
+        let tilted = local_axes(&centroids, &[false; 4], [0.0, 0.0, 1.0]);
+        assert!(tilted[2].dot(&Vector3::z()) < 0.98);
+        // A cut body next to nothing whole still gets an axis from its cut neighbour.
+        let alone = local_axes(&centroids[2..], &[true, true], [1.0, 0.0, 0.0]);
+        assert!(alone[0].y > 0.5);
+    }
 }
