@@ -6,9 +6,11 @@
 //! 1. the edema lies in a band along one endplate (≥ 90 % of it within the 40 % of the
 //!    body's height next to that endplate; Modic changes reach 3–10 mm into the body);
 //! 2. the disc on that side is narrowed: its central height (between the two bodies'
-//!    central endplates) is under 85 % of the median of the two discs on either side
-//!    (disc height grows down the spine). The gap between the masks includes both
-//!    endplates' concavity, so a disc at half its neighbours' height measures about 80 %;
+//!    central endplates) is under 85 % of the mean of the widest disc within two levels
+//!    above and the widest within two below (disc height grows down the spine, and
+//!    degenerated discs cluster, so the widest neighbour is the normal one). The gap
+//!    between the masks includes both endplates' concavity, so a disc at half its
+//!    neighbours' height measures about 80 %;
 //! 3. the body is not deformed (Genant 0 and posterior-wall loss under 15 %), decided in
 //!    the cross-body step.
 //!
@@ -17,7 +19,6 @@
 //! be looked at.
 
 use super::body::BodyVoxels;
-use super::reference::median_f64;
 use super::types::mask_class::EDEMA;
 use nalgebra::Vector3;
 
@@ -138,14 +139,23 @@ pub(crate) fn band_faces_narrow_disc(extents: &[AxialExtent], axis: Vector3<f64>
         let Some(Some(gap)) = gaps.get(at).copied() else {
             return false;
         };
-        let mut around: Vec<f64> = (at.saturating_sub(NEIGHBOUR_DISCS)..=at + NEIGHBOUR_DISCS)
-            .filter(|&k| k != at)
-            .filter_map(|k| gaps.get(k).copied().flatten())
-            .collect();
-        if around.len() < 2 {
+        // The widest of the discs within reach on each side: a degenerated neighbour (they
+        // cluster: three narrowed discs in a row are common) does not lower the reference.
+        let widest = |range: std::ops::Range<usize>| {
+            range
+                .filter_map(|k| gaps.get(k).copied().flatten())
+                .reduce(f64::max)
+        };
+        let sides = [
+            widest(at.saturating_sub(NEIGHBOUR_DISCS)..at),
+            widest(at + 1..at + 1 + NEIGHBOUR_DISCS),
+        ];
+        let reference: Vec<f64> = sides.into_iter().flatten().collect();
+        if reference.is_empty() {
             return false;
         }
-        median_f64(&mut around).is_some_and(|median| gap < NARROW_DISC_FRACTION * median)
+        let expected = reference.iter().sum::<f64>() / reference.len() as f64;
+        gap < NARROW_DISC_FRACTION * expected
     };
     let mut result = vec![false; extents.len()];
     for (rank, &body) in order.iter().enumerate() {
@@ -293,5 +303,22 @@ mod tests {
             band_faces_narrow_disc(&bodies, Z),
             [false, false, true, false]
         );
+    }
+
+    #[test]
+    fn a_narrow_disc_between_narrow_discs_is_still_narrow() {
+        // Discs 11, 9, 7, 7, 7.2 mm (the lower three degenerated): the median of the four
+        // around the third disc is 8.1 mm (7 is not under 85 % of it); the widest on each
+        // side are 11 and 7.2 mm, mean 9.1.
+        let gaps = [11.0, 9.0, 7.0, 7.0, 7.2];
+        let mut lo = 0.0;
+        let mut bodies = vec![extent(lo, lo + 25.0, None)];
+        for (n, gap) in gaps.iter().enumerate() {
+            lo += 25.0 + gap;
+            let band = (n == 2).then_some(Endplate::Low);
+            bodies.push(extent(lo, lo + 25.0, band));
+        }
+        let found = band_faces_narrow_disc_z(&bodies);
+        assert_eq!(found, [false, false, false, true, false, false]);
     }
 }
