@@ -192,7 +192,8 @@ pub enum ScoreFlag {
     SingleSeries,
     /// The body was too small to erode; every voxel was classified directly.
     NoInterior,
-    /// Heights could not be measured (not sagittal, not a vertebral body, or no clear endplates).
+    /// Heights could not be measured (not sagittal, not a vertebral body, no clear endplates,
+    /// or a height line reaches the edge of the images).
     HeightsUnavailable,
     /// Cement is surrounded by edema extending beyond the rim distance: no separate rim.
     RimMaskedByEdema,
