@@ -93,6 +93,13 @@ fn genant_grades_and_shapes() {
     assert_eq!(genant_shape(g, 5.0, 30.0, 2.0), GenantShape::Biconcave);
     assert_eq!(genant_shape(g, 28.0, 30.0, 27.0), GenantShape::Crush);
     assert_eq!(genant_shape(g, 5.0, 5.0, 30.0), GenantShape::Crush);
+    // The crush boundary: the posterior reduction reaches 75 % of the front's, and 15 %.
+    assert_eq!(genant_shape(g, 40.0, 30.0, 30.0), GenantShape::Crush);
+    assert_eq!(genant_shape(g, 40.0, 30.0, 29.99), GenantShape::Wedge);
+    assert_eq!(genant_shape(g, 30.0, 40.0, 30.0), GenantShape::Crush);
+    assert_eq!(genant_shape(g, 30.0, 40.0, 29.99), GenantShape::Biconcave);
+    assert_eq!(genant_shape(g, 18.0, 20.0, 15.0), GenantShape::Crush);
+    assert_eq!(genant_shape(g, 18.0, 19.0, 14.99), GenantShape::Biconcave);
 }
 
 #[test]

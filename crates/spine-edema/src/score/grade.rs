@@ -64,13 +64,19 @@ pub fn genant_grade(reduction_percent: f64) -> GenantGrade {
     }
 }
 
-/// Reductions of the three heights within this many percentage points count as "the whole
-/// body" (crush) rather than one height reduced most.
-pub const SHAPE_TIE_PERCENT: f64 = 5.0;
+/// A posterior reduction at least this share of the larger of the anterior and middle
+/// reductions is "the whole body" (crush) rather than one height reduced most. A share, not
+/// a fixed margin in points, because a severe collapse (anterior 40 %, posterior 31 %) is
+/// as much a whole-body fracture as a mild one (22 %, 17 %).
+pub const CRUSH_POSTERIOR_SHARE: f64 = 0.75;
+/// Least posterior reduction (%) of a crush: below it the posterior wall is within normal
+/// variation (study B's fracture criterion is 15 % against the posterior wall).
+pub const CRUSH_MIN_POSTERIOR_PERCENT: f64 = 15.0;
 
 /// Genant shape from the reductions (%) of the anterior, middle and posterior heights:
-/// posterior reduced as much as the others (within [`SHAPE_TIE_PERCENT`]) → crush,
-/// otherwise anterior most → wedge, middle most → biconcave. `None` shape for grade 0.
+/// posterior reduced by at least [`CRUSH_MIN_POSTERIOR_PERCENT`] and at least
+/// [`CRUSH_POSTERIOR_SHARE`] of the front → crush (posterior or whole body), otherwise
+/// anterior most → wedge, middle most → biconcave. `None` shape for grade 0.
 pub fn genant_shape(
     grade: GenantGrade,
     anterior_percent: f64,
@@ -81,7 +87,9 @@ pub fn genant_shape(
         return GenantShape::None;
     }
     let front = anterior_percent.max(middle_percent);
-    if posterior_percent >= front - SHAPE_TIE_PERCENT {
+    if posterior_percent >= CRUSH_MIN_POSTERIOR_PERCENT
+        && posterior_percent >= CRUSH_POSTERIOR_SHARE * front
+    {
         GenantShape::Crush
     } else if anterior_percent >= middle_percent {
         GenantShape::Wedge
