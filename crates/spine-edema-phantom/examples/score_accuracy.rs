@@ -133,7 +133,7 @@ fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
         let s = r.score.as_ref();
         let t = &r.truth;
         out.push_str(&format!(
-            "{},{},{},{},{:?},{:.2},{},{:.2},{},{},{},{},{},{:?},{},{:.2} {:.2} {:.2},{},{}\n",
+            "{},{},{},{},{:?},{:.2},{},{:.2},{},{},{},{},{},{:?},{},{},{},{}\n",
             MASKS[r.masks],
             r.exam,
             t.level,
@@ -152,16 +152,19 @@ fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
             t.genant_shape,
             s.and_then(|s| s.genant_shape)
                 .map_or(String::new(), |g| format!("{g:?}")),
-            t.height_anterior_mm,
-            t.height_middle_mm,
-            t.height_posterior_mm,
-            s.map_or(String::new(), |s| [
+            mm_triple(
+                [
+                    t.height_anterior_mm,
+                    t.height_middle_mm,
+                    t.height_posterior_mm
+                ]
+                .map(Some)
+            ),
+            s.map_or(String::new(), |s| mm_triple([
                 s.height_anterior_mm,
                 s.height_middle_mm,
                 s.height_posterior_mm
-            ]
-            .map(|h| h.map_or(String::from("-"), |h| format!("{h:.2}")))
-            .join(" ")),
+            ])),
             s.map_or(String::new(), |s| format!("{:?}", s.flags)
                 .replace(',', ";")),
         ));
@@ -175,34 +178,46 @@ fn write_change_rows(path: &Path, rows: &[ChangeRow]) -> BoxResult<()> {
     let mut out = String::from(
         "masks,exam,level,days,truth_new_edema,found_new_edema,truth_new_normal,found_new_normal,truth_loss_mm,found_loss_mm\n",
     );
-    let opt = |x: Option<f64>| x.map_or(String::from("-"), |x| format!("{x:.2}"));
     for r in rows {
         let t = &r.truth;
         let f = r.found.as_ref();
         out.push_str(&format!(
-            "{},{},{},{},{:.2},{},{:.2},{},{:.2} {:.2} {:.2},{}\n",
+            "{},{},{},{},{:.2},{},{:.2},{},{},{}\n",
             MASKS[r.masks],
             r.exam,
             t.level,
             r.interval_days,
             t.newly_edematous_percent,
-            opt(f.and_then(|f| f.newly_edematous_percent)),
+            optional(f.and_then(|f| f.newly_edematous_percent)),
             t.newly_normal_percent,
-            opt(f.and_then(|f| f.newly_normal_percent)),
-            t.height_loss_anterior_mm,
-            t.height_loss_middle_mm,
-            t.height_loss_posterior_mm,
-            f.map_or(String::new(), |f| [
+            optional(f.and_then(|f| f.newly_normal_percent)),
+            mm_triple(
+                [
+                    t.height_loss_anterior_mm,
+                    t.height_loss_middle_mm,
+                    t.height_loss_posterior_mm
+                ]
+                .map(Some)
+            ),
+            f.map_or(String::new(), |f| mm_triple([
                 f.height_loss_anterior_mm,
                 f.height_loss_middle_mm,
                 f.height_loss_posterior_mm
-            ]
-            .map(opt)
-            .join(" ")),
+            ])),
         ));
     }
     std::fs::write(path, out)?;
     Ok(())
+}
+
+/// A value with two decimals, `-` when missing.
+fn optional(x: Option<f64>) -> String {
+    x.map_or(String::from("-"), |x| format!("{x:.2}"))
+}
+
+/// Anterior, middle and posterior values (mm) as one space-separated CSV field.
+fn mm_triple(values: [Option<f64>; 3]) -> String {
+    values.map(optional).join(" ")
 }
 
 /// Scores the single exam under `dir`, with its true body masks or automatically.

@@ -68,9 +68,9 @@ const EDGE_STRIP_HALF_MM: f64 = 1.0;
 const MIDDLE_STRIP_HALF_MM: f64 = 3.0;
 
 /// The image grid a body's heights are measured in.
-pub(crate) struct SagittalGrid<'a> {
+pub(crate) struct SagittalGrid {
     /// Index → LPS mm.
-    pub affine: &'a Affine,
+    pub affine: Affine,
     /// The array axis across sagittal slices.
     pub slice_axis: usize,
     /// Shape of the image array: where the field of view ends.
@@ -150,10 +150,15 @@ impl PlaneSampler<'_> {
         let at = |i: i64| self.value(origin + dir * (i as f64 * STEP_MM));
         // Walk outwards from the origin: only the run itself and one sample past each end
         // are evaluated.
-        let seed = (0..=n).find_map(|d| [-d, d].into_iter().find(|&i| at(i) >= 0.5))?;
+        let seed = (0..=n).find_map(|d| {
+            [-d, d]
+                .into_iter()
+                .map(|i| (i, at(i)))
+                .find(|&(_, v)| v >= 0.5)
+        })?;
         // The last sample inside, its value and the value of the first one outside.
         let walk = |step: i64| {
-            let (mut i, mut inside) = (seed, at(seed));
+            let (mut i, mut inside) = seed;
             loop {
                 let next = i + step;
                 if next.abs() > n {
@@ -365,7 +370,7 @@ mod tests {
     ) -> Option<Heights> {
         let affine = Affine::axis_aligned(PointMm::origin(), SPACING_MM);
         let view = SagittalGrid {
-            affine: &affine,
+            affine,
             slice_axis: 0,
             shape: grid.dims,
         };

@@ -167,9 +167,8 @@ struct Shared<'a> {
     cfg: &'a ScoreConfig,
     spacing_mm: [f64; 3],
     voxel_ml: f64,
-    affine: crate::geometry::Affine,
-    slice_axis: Option<usize>,
-    shape: [usize; 3],
+    /// The grid heights are measured in; `None` when the images are not sagittal.
+    sagittal: Option<heights::SagittalGrid>,
 }
 
 fn score_body(
@@ -255,17 +254,13 @@ fn score_body(
             }
         })
         .collect();
-    let heights = match (measure, sh.slice_axis) {
-        (true, Some(axis)) => {
+    let heights = match (measure, &sh.sagittal) {
+        (true, Some(view)) => {
             let c = body.stats.centroid_mm;
             heights::measure_heights(
                 &body.grid,
                 &body.inside,
-                &heights::SagittalGrid {
-                    affine: &sh.affine,
-                    slice_axis: axis,
-                    shape: sh.shape,
-                },
+                view,
                 Vector3::new(c[0], c[1], c[2]),
                 local_axis,
                 cfg.height_margin_fraction,
@@ -422,8 +417,12 @@ pub fn score_exam(
         .map(|(b, &i)| seg.bodies[i].partial || b.touches_edge)
         .collect();
     let axes = local_axes(&centroids, &cut, reference.axis);
-    let slice_axis = sagittal_slice_axis(grid);
-    if slice_axis.is_none() {
+    let sagittal = sagittal_slice_axis(grid).map(|slice_axis| heights::SagittalGrid {
+        affine,
+        slice_axis,
+        shape: grid.shape(),
+    });
+    if sagittal.is_none() {
         warnings.push("images are not sagittal: heights and Genant grades are left empty".into());
     }
     let shared = Shared {
@@ -432,9 +431,7 @@ pub fn score_exam(
         cfg,
         spacing_mm,
         voxel_ml,
-        affine,
-        slice_axis,
-        shape: grid.shape(),
+        sagittal,
     };
     let outcomes: Vec<BodyOutcome> = bodies
         .par_iter()
