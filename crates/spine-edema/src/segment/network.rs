@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, Slice};
+use ndarray::{Array2, Array3, ArrayView2, Axis, Slice};
 use safetensors::{Dtype, SafeTensors};
 
 /// The fitted weights shipped with the library (`scripts/fit-segmenter/export_weights.py`).
@@ -47,9 +47,9 @@ pub struct BodyNetwork {
     pub fitted_on: String,
 }
 
-/// Output pixels per im2col strip: bounds the scratch matrix to a few MB whatever the
-/// plane size.
-const STRIP_PIXELS: usize = 4096;
+/// Floats of one im2col strip (4 MB): the patch matrix of a strip stays in the
+/// last-level cache while the matrix product packs it, whatever the layer's width.
+const STRIP_FLOATS: usize = 1 << 18;
 
 impl BodyNetwork {
     /// The network with the weights shipped in the library.
@@ -216,72 +216,119 @@ fn floats(dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
     }
 }
 
-/// Convolution with zero padding ("same" size), as a matrix product over im2col strips.
+/// Convolution with zero padding ("same" size), as a matrix product over im2col strips
+/// (a 1 × 1 convolution multiplies the input directly). The patch buffer is allocated
+/// once per layer and every element of it is written per strip, so nothing is zeroed twice.
 fn conv(x: &Array3<f32>, layer: &Conv, relu: bool) -> Array3<f32> {
-    let (_, h, w) = x.dim();
+    let x = x.as_standard_layout();
+    let (cin, h, w) = x.dim();
     let cout = layer.weight.nrows();
     let mut out = Array2::<f32>::zeros((cout, h * w));
-    let rows_per_strip = (STRIP_PIXELS / w.max(1)).max(1);
-    let mut r0 = 0;
-    while r0 < h {
-        let r1 = (r0 + rows_per_strip).min(h);
-        let cols = im2col(x.view(), layer.k, r0, r1);
-        let mut dst = out.slice_axis_mut(Axis(1), Slice::from(r0 * w..r1 * w));
-        for (mut row, &b) in dst.outer_iter_mut().zip(&layer.bias) {
-            row.fill(b);
+    for (mut row, &b) in out.outer_iter_mut().zip(&layer.bias) {
+        row.fill(b);
+    }
+    let Some(xs) = x.as_slice() else {
+        return out
+            .into_shape_with_order((cout, h, w))
+            .unwrap_or_else(|_| Array3::zeros((cout, h, w)));
+    };
+    if layer.k == 1 {
+        if let Ok(b) = ArrayView2::from_shape((cin, h * w), xs) {
+            general_mat_mul(1.0, &layer.weight, &b, 1.0, &mut out);
         }
-        general_mat_mul(1.0, &layer.weight, &cols, 1.0, &mut dst);
-        r0 = r1;
+    } else {
+        let taps = cin * layer.k * layer.k;
+        let rows_per_strip = (STRIP_FLOATS / (taps * w).max(1)).clamp(1, h.max(1));
+        let mut cols = vec![0f32; taps * rows_per_strip * w];
+        let mut r0 = 0;
+        while r0 < h {
+            let r1 = (r0 + rows_per_strip).min(h);
+            let n = (r1 - r0) * w;
+            im2col_into(xs, (cin, h, w), layer.k, r0, r1, &mut cols[..taps * n]);
+            if let Ok(b) = ArrayView2::from_shape((taps, n), &cols[..taps * n]) {
+                let mut dst = out.slice_axis_mut(Axis(1), Slice::from(r0 * w..r1 * w));
+                general_mat_mul(1.0, &layer.weight, &b, 1.0, &mut dst);
+            }
+            r0 = r1;
+        }
     }
     if relu {
-        out.mapv_inplace(|v| v.max(0.0));
+        if let Some(o) = out.as_slice_mut() {
+            for v in o {
+                *v = v.max(0.0);
+            }
+        }
     }
     out.into_shape_with_order((cout, h, w))
         .unwrap_or_else(|_| Array3::zeros((cout, h, w)))
 }
 
-/// The `(cin·k·k) × ((r1 − r0)·w)` patch matrix of output rows `r0..r1`.
-fn im2col(x: ArrayView3<f32>, k: usize, r0: usize, r1: usize) -> Array2<f32> {
-    let (cin, h, w) = x.dim();
+/// Writes the `(cin·k·k) × ((r1 − r0)·w)` patch matrix of output rows `r0..r1` of the
+/// `(cin, h, w)` planes `xs` into `cols` (row-major), zeros where a tap falls outside.
+fn im2col_into(
+    xs: &[f32],
+    (cin, h, w): (usize, usize, usize),
+    k: usize,
+    r0: usize,
+    r1: usize,
+    cols: &mut [f32],
+) {
     let n = (r1 - r0) * w;
-    let mut cols = Array2::<f32>::zeros((cin * k * k, n));
-    let half = (k / 2) as isize;
+    let half = k / 2;
     for ci in 0..cin {
-        let plane = x.index_axis(Axis(0), ci);
+        let plane = &xs[ci * h * w..(ci + 1) * h * w];
         for ky in 0..k {
             for kx in 0..k {
-                let mut dst = cols.row_mut((ci * k + ky) * k + kx);
-                let dx = kx as isize - half;
-                for r in r0..r1 {
-                    let sr = r as isize + ky as isize - half;
-                    if sr < 0 || sr >= h as isize {
+                let q = (ci * k + ky) * k + kx;
+                let dst = &mut cols[q * n..(q + 1) * n];
+                for (r, seg) in (r0..r1).zip(dst.chunks_exact_mut(w)) {
+                    let Some(sr) = (r + ky).checked_sub(half).filter(|&sr| sr < h) else {
+                        seg.fill(0.0);
                         continue;
-                    }
-                    let src = plane.row(sr as usize);
-                    let base = (r - r0) * w;
-                    // Columns c with 0 ≤ c + dx < w.
-                    let c_lo = (-dx).max(0) as usize;
-                    let c_hi = (w as isize - dx).min(w as isize).max(0) as usize;
-                    for c in c_lo..c_hi {
-                        dst[base + c] = src[(c as isize + dx) as usize];
+                    };
+                    let src = &plane[sr * w..(sr + 1) * w];
+                    // Output column c reads source column c + kx − half.
+                    if kx >= half {
+                        let shift = kx - half;
+                        let keep = w.saturating_sub(shift);
+                        seg[..keep].copy_from_slice(&src[shift..shift + keep]);
+                        seg[keep..].fill(0.0);
+                    } else {
+                        let shift = (half - kx).min(w);
+                        seg[..shift].fill(0.0);
+                        seg[shift..].copy_from_slice(&src[..w - shift]);
                     }
                 }
             }
         }
     }
-    cols
 }
 
 /// 2 × 2 max pooling (even sizes).
 fn max_pool2(x: &Array3<f32>) -> Array3<f32> {
     let (c, h, w) = x.dim();
-    Array3::from_shape_fn((c, h / 2, w / 2), |(ch, r, col)| {
-        let (r, col) = (2 * r, 2 * col);
-        x[[ch, r, col]]
-            .max(x[[ch, r, col + 1]])
-            .max(x[[ch, r + 1, col]])
-            .max(x[[ch, r + 1, col + 1]])
-    })
+    let (ho, wo) = (h / 2, w / 2);
+    let mut out = Array3::<f32>::zeros((c, ho, wo));
+    if ho == 0 || wo == 0 {
+        return out;
+    }
+    let x = x.as_standard_layout();
+    let (Some(xs), Some(os)) = (x.as_slice(), out.as_slice_mut()) else {
+        return out;
+    };
+    for (plane, dst) in xs.chunks_exact(h * w).zip(os.chunks_exact_mut(ho * wo)) {
+        for (r, drow) in dst.chunks_exact_mut(wo).enumerate() {
+            let top = &plane[2 * r * w..(2 * r + 1) * w];
+            let bottom = &plane[(2 * r + 1) * w..(2 * r + 2) * w];
+            for (col, d) in drow.iter_mut().enumerate() {
+                *d = top[2 * col]
+                    .max(top[2 * col + 1])
+                    .max(bottom[2 * col])
+                    .max(bottom[2 * col + 1]);
+            }
+        }
+    }
+    out
 }
 
 /// Taps of bilinear × 2 upsampling along one axis of `n` samples (PyTorch,
@@ -297,18 +344,33 @@ fn upsample_taps(n: usize) -> Vec<(usize, usize, f32)> {
         .collect()
 }
 
-/// Bilinear × 2 upsampling.
+/// Bilinear × 2 upsampling: each output row blends two source rows, then each output
+/// column two columns of that blend.
 fn upsample2(x: &Array3<f32>) -> Array3<f32> {
     let (c, h, w) = x.dim();
+    let mut out = Array3::<f32>::zeros((c, 2 * h, 2 * w));
+    if h == 0 || w == 0 {
+        return out;
+    }
     let ty = upsample_taps(h);
     let tx = upsample_taps(w);
-    Array3::from_shape_fn((c, 2 * h, 2 * w), |(ch, r, col)| {
-        let (y0, y1, ly) = ty[r];
-        let (x0, x1, lx) = tx[col];
-        let top = x[[ch, y0, x0]] * (1.0 - lx) + x[[ch, y0, x1]] * lx;
-        let bottom = x[[ch, y1, x0]] * (1.0 - lx) + x[[ch, y1, x1]] * lx;
-        top * (1.0 - ly) + bottom * ly
-    })
+    let x = x.as_standard_layout();
+    let (Some(xs), Some(os)) = (x.as_slice(), out.as_slice_mut()) else {
+        return out;
+    };
+    let mut blend = vec![0f32; w];
+    for (plane, dst) in xs.chunks_exact(h * w).zip(os.chunks_exact_mut(4 * h * w)) {
+        for (&(y0, y1, ly), drow) in ty.iter().zip(dst.chunks_exact_mut(2 * w)) {
+            let (a, b) = (&plane[y0 * w..(y0 + 1) * w], &plane[y1 * w..(y1 + 1) * w]);
+            for ((m, &a), &b) in blend.iter_mut().zip(a).zip(b) {
+                *m = a * (1.0 - ly) + b * ly;
+            }
+            for (d, &(x0, x1, lx)) in drow.iter_mut().zip(&tx) {
+                *d = blend[x0] * (1.0 - lx) + blend[x1] * lx;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -336,6 +398,45 @@ mod tests {
             }
             acc
         })
+    }
+
+    /// Scalar reference of [`max_pool2`].
+    fn max_pool_direct(x: &Array3<f32>) -> Array3<f32> {
+        let (c, h, w) = x.dim();
+        Array3::from_shape_fn((c, h / 2, w / 2), |(ch, r, col)| {
+            let (r, col) = (2 * r, 2 * col);
+            x[[ch, r, col]]
+                .max(x[[ch, r, col + 1]])
+                .max(x[[ch, r + 1, col]])
+                .max(x[[ch, r + 1, col + 1]])
+        })
+    }
+
+    /// Scalar reference of [`upsample2`] (columns blended first, then rows).
+    fn upsample_direct(x: &Array3<f32>) -> Array3<f32> {
+        let (c, h, w) = x.dim();
+        let (ty, tx) = (upsample_taps(h), upsample_taps(w));
+        Array3::from_shape_fn((c, 2 * h, 2 * w), |(ch, r, col)| {
+            let (y0, y1, ly) = ty[r];
+            let (x0, x1, lx) = tx[col];
+            let top = x[[ch, y0, x0]] * (1.0 - lx) + x[[ch, y0, x1]] * lx;
+            let bottom = x[[ch, y1, x0]] * (1.0 - lx) + x[[ch, y1, x1]] * lx;
+            top * (1.0 - ly) + bottom * ly
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn pooling_and_upsampling_match_direct(
+            c in 1usize..4, h in 1usize..40, w in 1usize..40, seed in 0u32..1000,
+        ) {
+            let f = |i: usize| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0;
+            let x = Array3::from_shape_fn((c, h, w), |(a, b, d)| f(a * 7919 + b * 104729 + d));
+            prop_assert_eq!(max_pool2(&x), max_pool_direct(&x));
+            for (a, b) in upsample2(&x).iter().zip(upsample_direct(&x).iter()) {
+                prop_assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+        }
     }
 
     proptest! {
