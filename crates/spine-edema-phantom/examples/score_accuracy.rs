@@ -15,6 +15,8 @@
 //! accuracy a user gets). Each pair of exams is then compared, and the change figures
 //! are checked against `changes_truth.json`.
 //!
+//! `SCORE_ACCURACY_TRUE_MASKS_ONLY=1` scores with the true masks only.
+//!
 //! Bodies only partly inside the field of view are left out of the per-body measures
 //! (they are kept and flagged by the product, but their truth is of the whole body).
 
@@ -58,6 +60,13 @@ fn main() -> BoxResult<()> {
         Some(path) => toml::from_str(&std::fs::read_to_string(path)?)?,
         None => Config::default(),
     };
+    // `SCORE_ACCURACY_TRUE_MASKS_ONLY=1` skips the automatic segmentation (for tuning
+    // the scoring alone, three times faster).
+    let scorings = if std::env::var_os("SCORE_ACCURACY_TRUE_MASKS_ONLY").is_some() {
+        1
+    } else {
+        MASKS.len()
+    };
     let scratch = tempfile::tempdir()?;
     let mut bodies = Vec::new();
     let mut changes = Vec::new();
@@ -68,7 +77,7 @@ fn main() -> BoxResult<()> {
             let mut reports: [Vec<(String, ExamReport)>; 2] = [Vec::new(), Vec::new()];
             for exam in &written.exams {
                 let truth = read_truth(&exam.truth_json)?;
-                for (masks, reports) in reports.iter_mut().enumerate() {
+                for (masks, reports) in reports.iter_mut().enumerate().take(scorings) {
                     let report = match score(&exam.dir, masks == 0, &cfg) {
                         Ok(r) => r,
                         Err(e) => {
@@ -112,7 +121,7 @@ fn main() -> BoxResult<()> {
     if let Some(path) = std::env::var_os("SCORE_ACCURACY_CHANGES_CSV") {
         write_change_rows(Path::new(&path), &changes)?;
     }
-    for (masks, name) in MASKS.iter().enumerate() {
+    for (masks, name) in MASKS.iter().enumerate().take(scorings) {
         println!("### Scoring, {name}\n");
         let sel: Vec<&BodyRow> = bodies.iter().filter(|b| b.masks == masks).collect();
         score_table(&sel, cfg.score.detection_floor_percent);
@@ -127,13 +136,13 @@ fn main() -> BoxResult<()> {
 /// One line per truth body and scoring (`SCORE_ACCURACY_CSV=file`), for looking into errors.
 fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
     let mut out = String::from(
-        "masks,exam,level,partial,pattern,truth_bme,found_bme,truth_cement,found_cement,truth_rim,found_rim,truth_genant,found_genant,truth_shape,found_shape,truth_heights,found_heights,flags\n",
+        "masks,exam,level,partial,pattern,truth_bme,found_bme,truth_cement,found_cement,truth_rim,found_rim,truth_genant,found_genant,truth_shape,found_shape,truth_heights,found_heights,flags,confounders\n",
     );
     for r in rows {
         let s = r.score.as_ref();
         let t = &r.truth;
         out.push_str(&format!(
-            "{},{},{},{},{:?},{:.2},{},{:.2},{},{},{},{},{},{:?},{},{},{},{}\n",
+            "{},{},{},{},{:?},{:.2},{},{:.2},{},{},{},{},{},{:?},{},{},{},{},{}\n",
             MASKS[r.masks],
             r.exam,
             t.level,
@@ -167,6 +176,7 @@ fn write_rows(path: &Path, rows: &[BodyRow]) -> BoxResult<()> {
             ])),
             s.map_or(String::new(), |s| format!("{:?}", s.flags)
                 .replace(',', ";")),
+            t.confounders.join(";"),
         ));
     }
     std::fs::write(path, out)?;

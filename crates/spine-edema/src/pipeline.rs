@@ -131,13 +131,8 @@ pub fn analyze_exam(
     let score_time = started.elapsed();
     warnings.extend(scores.warnings.iter().cloned());
     let started = Instant::now();
-    let crops = segmentation
-        .bodies
-        .iter()
-        .filter_map(|b| {
-            BodyCrop::from_masks(&segmentation.labels, b.label, &scores.masks).map(|c| (b.label, c))
-        })
-        .collect();
+    let wanted: Vec<u16> = segmentation.bodies.iter().map(|b| b.label).collect();
+    let crops = BodyCrop::all_from_masks(&segmentation.labels, &wanted, &scores.masks);
     let crop_time = started.elapsed();
     let report = ExamReport {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

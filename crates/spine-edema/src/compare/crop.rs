@@ -29,25 +29,42 @@ pub struct BodyCrop {
 }
 
 impl BodyCrop {
+    /// Crops of every label in `wanted` that is present in `labels`, in `wanted`'s order.
+    /// The label map is scanned once for all bounding boxes (a scan per body was ≈ 60 ms
+    /// of a 512² exam's scoring).
+    pub fn all_from_masks(
+        labels: &Volume<u16>,
+        wanted: &[u16],
+        masks: &ScoreMasks,
+    ) -> Vec<(u16, BodyCrop)> {
+        let boxes = label_boxes(labels);
+        wanted
+            .iter()
+            .filter_map(|&label| {
+                let b = boxes.get(usize::from(label))?.as_ref()?;
+                Some((label, Self::within(labels, label, *b, masks)))
+            })
+            .collect()
+    }
+
     /// Crops label `label` of `labels` (plus one voxel of margin) together with its edema
     /// and cement voxels from the scoring classes on the same grid. `None` when the label
     /// is absent.
     pub fn from_masks(labels: &Volume<u16>, label: u16, masks: &ScoreMasks) -> Option<BodyCrop> {
+        Self::all_from_masks(labels, &[label], masks)
+            .pop()
+            .map(|(_, c)| c)
+    }
+
+    /// The crop of `label` inside its bounding box `[lo, hi]` (inclusive voxel indices).
+    fn within(
+        labels: &Volume<u16>,
+        label: u16,
+        [lo, hi]: [[usize; 3]; 2],
+        masks: &ScoreMasks,
+    ) -> BodyCrop {
         let classes = &masks.classes.voxels;
         let shape = labels.shape();
-        let mut lo = shape;
-        let mut hi = [0usize; 3];
-        for ((i, j, k), &v) in labels.voxels.indexed_iter() {
-            if v == label {
-                for (a, x) in [i, j, k].into_iter().enumerate() {
-                    lo[a] = lo[a].min(x);
-                    hi[a] = hi[a].max(x);
-                }
-            }
-        }
-        if lo[0] > hi[0] {
-            return None;
-        }
         let lo = [0, 1, 2].map(|a| lo[a].saturating_sub(1));
         let hi = [0, 1, 2].map(|a| (hi[a] + 1).min(shape[a] - 1));
         let crop_shape = [0, 1, 2].map(|a| hi[a] - lo[a] + 1);
@@ -64,13 +81,13 @@ impl BodyCrop {
             .affine
             .index_to_mm([lo[0] as f64, lo[1] as f64, lo[2] as f64]);
         let affine = Affine::from_steps(origin, [0, 1, 2].map(|a| labels.affine.step_mm(a)));
-        Some(BodyCrop {
+        BodyCrop {
             affine,
             shape: crop_shape,
             body: RunLengthMask::encode(body.iter().copied()),
             edema: RunLengthMask::encode(edema_bits.iter().copied()),
             cement: RunLengthMask::encode(cement_bits.iter().copied()),
-        })
+        }
     }
 
     /// Decodes one of the masks into an array of the crop's shape.
@@ -81,6 +98,32 @@ impl BodyCrop {
             |_| Array3::from_elem((self.shape[0], self.shape[1], self.shape[2]), false),
         )
     }
+}
+
+/// Bounding box `[lo, hi]` (inclusive voxel indices) of every label value, indexed by the
+/// value; `None` for values absent from the map (and for 0, the background).
+fn label_boxes(labels: &Volume<u16>) -> Vec<Option<[[usize; 3]; 2]>> {
+    let mut boxes: Vec<Option<[[usize; 3]; 2]>> = Vec::new();
+    for ((i, j, k), &v) in labels.voxels.indexed_iter() {
+        if v == 0 {
+            continue;
+        }
+        let v = usize::from(v);
+        if boxes.len() <= v {
+            boxes.resize(v + 1, None);
+        }
+        let p = [i, j, k];
+        match &mut boxes[v] {
+            Some([lo, hi]) => {
+                for a in 0..3 {
+                    lo[a] = lo[a].min(p[a]);
+                    hi[a] = hi[a].max(p[a]);
+                }
+            }
+            empty => *empty = Some([p, p]),
+        }
+    }
+    boxes
 }
 
 /// A bit mask in C order as alternating run lengths, starting with a run of `false`.
@@ -168,5 +211,38 @@ mod tests {
         let origin = crop.affine.origin_mm();
         assert_eq!((origin.x, origin.y, origin.z), (14.0, 22.0, 33.0));
         assert!(BodyCrop::from_masks(&labels, 9, &masks).is_none());
+    }
+
+    #[test]
+    fn all_crops_from_one_scan_match_single_crops() {
+        let affine = Affine::axis_aligned(nalgebra::Point3::new(0.0, 0.0, 0.0), [4.0, 1.0, 1.0]);
+        let labels = Array3::from_shape_fn((5, 12, 9), |(i, j, k)| match (i, j, k) {
+            (1..=3, 0..=4, 2..=6) => 1u16,
+            (0..=4, 6..=10, 1..=7) => 3,
+            (2, 11, 8) => 3,
+            _ => 0,
+        });
+        let classes = Array3::from_shape_fn((5, 12, 9), |(i, j, k)| {
+            [0, mask_class::EDEMA, mask_class::CEMENT][(i + 2 * j + k) % 3]
+        });
+        let labels = Volume::new(labels, affine);
+        let masks = ScoreMasks {
+            classes: labels.with_voxels(classes),
+        };
+        let all = BodyCrop::all_from_masks(&labels, &[3, 2, 1], &masks);
+        assert_eq!(all.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![3, 1]);
+        assert_eq!(all[0].1.shape, [5, 7, 9]);
+        assert_eq!(all[1].1.shape, [5, 6, 7]);
+        for (label, crop) in &all {
+            // The body's own voxels, recounted from the label map.
+            let n = labels.voxels.iter().filter(|&&v| v == *label).count();
+            assert_eq!(crop.body.count(), n);
+            let edema = labels
+                .voxels
+                .indexed_iter()
+                .filter(|&(p, &v)| v == *label && masks.classes.voxels[p] == mask_class::EDEMA)
+                .count();
+            assert_eq!(crop.edema.count(), edema);
+        }
     }
 }

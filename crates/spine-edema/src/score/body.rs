@@ -190,37 +190,16 @@ pub(crate) fn cut_out(
         let reach = erosion_radius.map(|r| 2 * r + 1);
         nearest_seed_within(&grid, spacing, &interior, &border, reach)
     };
-    let interior_count_final = if no_interior {
-        voxel_count
-    } else {
-        interior_count
-    };
-    let sample = |values: &[f32]| -> Option<super::reference::SeriesStats> {
-        if values.is_empty() {
-            return None;
-        }
-        // A regular subsample of ≤ ~4096 voxels: the median and MAD of a body's interior
-        // change by well under 1 % while the selection cost drops fivefold.
-        let stride = (interior_count_final / STATS_SAMPLE).max(1);
-        let mut v: Vec<f32> = values
-            .iter()
-            .zip(&interior)
-            .filter(|(_, i)| **i)
-            .map(|(x, _)| *x)
-            .step_by(stride)
-            .collect();
-        series_stats(&mut v)
-    };
     let centroid_index: [f64; 3] =
         std::array::from_fn(|a| extent.index_sum[a] / extent.count.max(1) as f64);
     let c = affine.index_to_mm(centroid_index);
     let stats = BodyStats {
         label,
         centroid_mm: [c.x, c.y, c.z],
-        t1: sample(&t1_box),
-        fluid: sample(&fluid_box),
+        t1: None,
+        fluid: None,
     };
-    BodyVoxels {
+    let mut body = BodyVoxels {
         label,
         grid,
         inside,
@@ -232,6 +211,45 @@ pub(crate) fn cut_out(
         no_interior,
         touches_edge,
         stats,
+    };
+    body.restat(None);
+    body
+}
+
+/// Signal levels below which a voxel is a void (cement) on each series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct VoidLevels {
+    /// T1 below this is void.
+    pub t1_below: f32,
+    /// Fluid-series signal below this is void.
+    pub fluid_below: f32,
+}
+
+impl BodyVoxels {
+    /// Recomputes the interior statistics, leaving out voxels void on both series when
+    /// `void` is given: in a treated body the cement pulls the median of both series
+    /// down, and a half-cemented edematous body otherwise ranks among the most normal
+    /// (its fluid/T1 median ratio is that of the cement) and becomes a reference body.
+    pub(crate) fn restat(&mut self, void: Option<VoidLevels>) {
+        let both = !self.t1.is_empty() && !self.fluid.is_empty();
+        let is_void = |i: usize| {
+            both && void.is_some_and(|v| self.t1[i] < v.t1_below && self.fluid[i] < v.fluid_below)
+        };
+        let keep: Vec<usize> = (0..self.inside.len())
+            .filter(|&i| self.interior[i] && !is_void(i))
+            .collect();
+        // A regular subsample of ≤ ~4096 voxels: the median and MAD of a body's interior
+        // change by well under 1 % while the selection cost drops fivefold.
+        let stride = (keep.len() / STATS_SAMPLE).max(1);
+        let sample = |values: &[f32]| {
+            if values.is_empty() {
+                return None;
+            }
+            let mut v: Vec<f32> = keep.iter().step_by(stride).map(|&i| values[i]).collect();
+            series_stats(&mut v)
+        };
+        self.stats.t1 = sample(&self.t1);
+        self.stats.fluid = sample(&self.fluid);
     }
 }
 
@@ -249,5 +267,63 @@ impl BodyVoxels {
                 decision[index] = n != NO_SEED && decision[n as usize];
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1 × 10 × 10 box, all interior: the first `void` voxels are cement (dark on both
+    /// series), the rest edematous marrow (T1 50, fluid 300).
+    fn half_cemented(void: usize) -> BodyVoxels {
+        let n = 100;
+        let dark = |i: usize| i < void;
+        BodyVoxels {
+            label: 1,
+            grid: BoxGrid {
+                lo: [0; 3],
+                dims: [1, 10, 10],
+            },
+            inside: vec![true; n],
+            interior: vec![true; n],
+            nearest_interior: vec![NO_SEED; n],
+            t1: (0..n).map(|i| if dark(i) { 10.0 } else { 50.0 }).collect(),
+            fluid: (0..n).map(|i| if dark(i) { 12.0 } else { 300.0 }).collect(),
+            voxel_count: n,
+            no_interior: false,
+            touches_edge: false,
+            stats: BodyStats {
+                label: 1,
+                centroid_mm: [0.0; 3],
+                t1: None,
+                fluid: None,
+            },
+        }
+    }
+
+    #[test]
+    fn cement_is_left_out_of_the_statistics() {
+        let mut body = half_cemented(60);
+        body.restat(None);
+        // With the cement, the medians are those of the void.
+        assert_eq!(body.stats.t1.map(|s| s.median), Some(10.0));
+        body.restat(Some(VoidLevels {
+            t1_below: 20.0,
+            fluid_below: 100.0,
+        }));
+        assert_eq!(body.stats.t1.map(|s| s.median), Some(50.0));
+        assert_eq!(body.stats.fluid.map(|s| s.median), Some(300.0));
+    }
+
+    #[test]
+    fn dark_t1_with_bright_fluid_is_not_void() {
+        // Edema is T1-dark but fluid-bright: a T1 void level above it removes nothing.
+        let mut body = half_cemented(0);
+        body.restat(Some(VoidLevels {
+            t1_below: 60.0,
+            fluid_below: 100.0,
+        }));
+        assert_eq!(body.stats.t1.map(|s| s.median), Some(50.0));
     }
 }

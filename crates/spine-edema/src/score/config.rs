@@ -90,7 +90,7 @@ impl Default for ScoreConfig {
             threshold_perturbation_fraction: 0.2,
             border_in_plane_mm: 1.5,
             border_through_plane_slices: 1,
-            min_edema_cluster_ml: 0.15,
+            min_edema_cluster_ml: 0.25,
             min_edema_hole_ml: 0.05,
             cement_t1_fraction: 0.3,
             cement_fluid_fraction: 0.5,

@@ -4,26 +4,33 @@
 //! leave it out. A body's edema is taken as endplate signal when all three hold:
 //!
 //! 1. the edema lies in a band along one endplate (≥ 90 % of it within the 40 % of the
-//!    body's height next to that endplate; Modic changes reach 3–10 mm into the body);
+//!    body's height, and at least 8 mm, next to that endplate; Modic changes reach 3–10 mm
+//!    into the body);
 //! 2. the disc on that side is narrowed: its central height (between the two bodies'
 //!    central endplates) is under 85 % of the mean of the widest disc within two levels
 //!    above and the widest within two below (disc height grows down the spine, and
 //!    degenerated discs cluster, so the widest neighbour is the normal one). The gap
 //!    between the masks includes both endplates' concavity, so a disc at half its
 //!    neighbours' height measures about 80 %;
-//! 3. the body is not deformed (Genant 0 and posterior-wall loss under 15 %), decided in
-//!    the cross-body step.
+//! 3. the body is not deformed: Genant 0, and no posterior-wall loss of 15 % or more
+//!    unless the body is as high as its neighbours (within 15 % of them at every height:
+//!    normal thoracic wedging and endplate concavity reach 15 % against the posterior wall),
+//!    decided in the cross-body step.
 //!
 //! An acute fracture without deformity, with edema under the endplate of a narrowed
 //! disc, would be missed this way; such a body is flagged `endplate_signal` so that it can
 //! be looked at.
 
 use super::body::BodyVoxels;
+use super::types::GenantGrade;
 use super::types::mask_class::EDEMA;
 use nalgebra::Vector3;
 
 /// Share of the body's height, from one endplate, that a band of endplate signal lies in.
 const BAND_HEIGHT_FRACTION: f64 = 0.4;
+/// … but never less than this depth, mm: Modic changes reach 3–10 mm into the body, so in
+/// a 14 mm upper thoracic body 40 % of the height (5.6 mm) would cut off the deeper ones.
+const MIN_BAND_MM: f64 = 8.0;
 /// Share of the edema that must lie in that band.
 const BAND_SHARE: f64 = 0.9;
 /// A disc is narrowed below this fraction of its neighbours' median central height.
@@ -36,6 +43,23 @@ const MAX_DISC_MM: f64 = 25.0;
 /// height that degeneration reduces is the central one (endplates are concave, and on a
 /// curved spine the rims of neighbouring bodies overlap along any single direction).
 const CENTRAL_RADIUS_MM: f64 = 6.0;
+
+/// Whether a body counts as deformed for the endplate-signal rule (condition 3): Genant
+/// grade ≥ 1, or a posterior-wall loss of `wall_limit_percent` or more unless the body is
+/// within that limit of its neighbours at every height. A normal thoracic body is wedged
+/// and concave by about 15 % against its own posterior wall; only a body lower than its
+/// neighbours as well is deformed by that criterion.
+pub(crate) fn deformed(
+    genant: GenantGrade,
+    wall_loss_percent: Option<f64>,
+    neighbour_loss_percent: Option<[f64; 3]>,
+    wall_limit_percent: f64,
+) -> bool {
+    let like_neighbours =
+        neighbour_loss_percent.is_some_and(|l| l.iter().all(|&v| v < wall_limit_percent));
+    genant != GenantGrade::Normal
+        || (wall_loss_percent.is_some_and(|w| w >= wall_limit_percent) && !like_neighbours)
+}
 
 /// The endplates of a body, along its local spine axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +123,7 @@ pub(crate) fn axial_extent(
             edema_band: None,
         };
     }
-    let band = BAND_HEIGHT_FRACTION * (hi - lo);
+    let band = (BAND_HEIGHT_FRACTION * (hi - lo)).max(MIN_BAND_MM);
     let share = |pred: &dyn Fn(f64) -> bool| {
         edema_s.iter().filter(|&&s| pred(s)).count() as f64 / edema_s.len().max(1) as f64
     };
@@ -243,6 +267,40 @@ mod tests {
         assert_eq!(band_of(0..20), None);
         assert_eq!(band_of(5..15), None);
         assert_eq!(band_of(0..0), None);
+    }
+
+    #[test]
+    fn deformity_for_the_endplate_rule() {
+        use GenantGrade::*;
+        let same = Some([5.0, 8.0, 0.0]);
+        // (grade, posterior-wall loss, neighbour losses) → deformed
+        let table = [
+            (Normal, Some(10.0), same, false),
+            (Normal, Some(17.0), same, false), // a normal thoracic wedge
+            (Normal, Some(17.0), Some([5.0, 16.0, 0.0]), true),
+            (Normal, Some(17.0), None, true), // no neighbours to tell
+            (Normal, Some(14.9), None, false),
+            (Normal, None, None, false),
+            (Mild, Some(5.0), same, true),
+            (Severe, None, None, true),
+        ];
+        for (grade, wall, neighbours, expected) in table {
+            assert_eq!(
+                deformed(grade, wall, neighbours, 15.0),
+                expected,
+                "{grade:?} {wall:?} {neighbours:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_band_may_reach_8_mm_into_a_short_body() {
+        // The test body is 19 mm high: 40 % is 7.6 mm, and rows 0–8 (8 mm deep) would have
+        // only 8 of 9 rows (89 %) inside that; the 8 mm minimum takes them all.
+        assert_eq!(band_of(0..9), Some(Endplate::Low));
+        assert_eq!(band_of(11..20), Some(Endplate::High));
+        // Deeper than 8 mm and 40 %: not a band (9 of 11 rows inside).
+        assert_eq!(band_of(0..11), None);
     }
 
     #[test]

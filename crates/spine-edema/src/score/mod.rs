@@ -382,7 +382,7 @@ pub fn score_exam(
             seg.bodies[i].label
         ));
     }
-    let bodies: Vec<BodyVoxels> = present
+    let mut bodies: Vec<BodyVoxels> = present
         .par_iter()
         .map(|&i| {
             cut_out(
@@ -397,17 +397,18 @@ pub fn score_exam(
         })
         .collect();
 
+    let t1_levels = t1.and_then(levels);
+    let fluid_levels = fluid.and_then(levels);
+    if let Some(void) = void_levels(&bodies, t1_levels, fluid_levels, cfg) {
+        bodies.par_iter_mut().for_each(|b| b.restat(Some(void)));
+    }
     let stats: Vec<_> = bodies.iter().map(|b| b.stats).collect();
     let (mut reference, reference_warnings) = build_reference(&stats);
     warnings.extend(reference_warnings);
-    if let Some(v) = t1 {
-        reference.t1_floor = levels(v).map(|(floor, _)| floor);
-    }
-    if let Some(v) = fluid {
-        if let Some((floor, csf)) = levels(v) {
-            reference.fluid_floor = Some(floor);
-            reference.fluid_csf_level = Some(csf);
-        }
+    reference.t1_floor = t1_levels.map(|(floor, _)| floor);
+    if let Some((floor, csf)) = fluid_levels {
+        reference.fluid_floor = Some(floor);
+        reference.fluid_csf_level = Some(csf);
     }
 
     let centroids: Vec<[f64; 3]> = bodies.iter().map(|b| b.stats.centroid_mm).collect();
@@ -497,6 +498,40 @@ pub fn score_exam(
     })
 }
 
+/// Void (cement) levels for the body statistics, before the reference exists: the
+/// cement thresholds of §2 taken against the median over bodies of the interior medians
+/// instead of the fitted normal marrow (most bodies are mostly marrow, so the median of
+/// medians is marrow even when some bodies are treated). Only with both series: a voxel
+/// is void when it is dark on both, which neither normal marrow (T1-bright) nor edema
+/// (fluid-bright) is.
+fn void_levels(
+    bodies: &[BodyVoxels],
+    t1_levels: Option<(f64, f64)>,
+    fluid_levels: Option<(f64, f64)>,
+    cfg: &ScoreConfig,
+) -> Option<body::VoidLevels> {
+    let (t1_floor, _) = t1_levels?;
+    let (fluid_floor, _) = fluid_levels?;
+    let mut t1: Vec<f64> = bodies
+        .iter()
+        .filter_map(|b| b.stats.t1)
+        .map(|s| s.median)
+        .collect();
+    let mut fluid: Vec<f64> = bodies
+        .iter()
+        .filter_map(|b| b.stats.fluid)
+        .map(|s| s.median)
+        .collect();
+    let t1_marrow = reference::median_f64(&mut t1)?;
+    let fluid_marrow = reference::median_f64(&mut fluid)?;
+    Some(body::VoidLevels {
+        t1_below: (t1_floor + cfg.cement_t1_fraction * (t1_marrow - t1_floor).max(0.0)) as f32,
+        fluid_below: (fluid_floor
+            + cfg.cement_fluid_fraction * (fluid_marrow - fluid_floor).max(0.0))
+            as f32,
+    })
+}
+
 /// Background and CSF levels of one series, from a sparse regular sample.
 fn levels(voxels: &Array3<f32>) -> Option<(f64, f64)> {
     match voxels.as_slice() {
@@ -573,7 +608,15 @@ fn finish_body(
         0
     };
     // Modic-type endplate signal (`endplate.rs`) is only recognised in an undeformed body.
-    let endplate_signal = endplate_band_at_narrow_disc && genant.is_some() && !fractured;
+    let endplate_signal = endplate_band_at_narrow_disc
+        && genant.is_some_and(|(g, _, _)| {
+            !endplate::deformed(
+                g,
+                wall_loss,
+                neighbour_loss,
+                POSTERIOR_WALL_FRACTURE_PERCENT,
+            )
+        });
     if endplate_signal {
         flags.push(ScoreFlag::EndplateSignal);
     }

@@ -8,7 +8,10 @@
 //! again). A rim is a shell that is fluid-like while the ring outside is much less so
 //! (`ring < ½ shell` as fractions): edema *through* the body does not stop at 3 mm. When
 //! both are fluid-like, the cement sits in edema; the shell is then counted as edema and
-//! the body is flagged `rim_masked_by_edema`.
+//! the body is flagged `rim_masked_by_edema`. When the ring holds too few decided voxels to
+//! judge (a body mostly filled with cement, coarse voxels), all decided marrow beyond the
+//! shell is the ring; with too little of that too, nothing shows that the signal stops at
+//! the shell, and it is treated as edema around the cement in the same way.
 
 use super::body::BodyVoxels;
 use super::config::ScoreConfig;
@@ -34,6 +37,11 @@ fn distance_beyond_partial_volume_mm(
         .sum::<f64>()
         .sqrt()
 }
+
+/// Decided voxels outside the shell below which there is no evidence that the fluid-like
+/// signal stops at the shell: a fraction from fewer than 30 voxels moves by ±0.2 from one
+/// voxel's noise to the next, as much as the test's margin.
+const MIN_EVIDENCE_VOXELS: usize = 30;
 
 /// The rim found in one body.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +74,8 @@ pub(crate) fn find_rim(
     let nearest = nearest_seed(&body.grid, spacing_mm, cement);
     let shell_mm = cfg.rim_max_distance_mm;
     let (mut shell, mut shell_fluid, mut ring, mut ring_fluid) = (0usize, 0usize, 0usize, 0usize);
+    // Decided voxels beyond the ring: the fallback evidence when the ring is nearly empty.
+    let (mut beyond, mut beyond_fluid) = (0usize, 0usize);
     let mut mask = vec![false; cement.len()];
     // Counted where the voxel decision is made: border voxels only copy the decision of
     // their nearest interior voxel, so counting them would let the rim itself, copied
@@ -85,8 +95,20 @@ pub(crate) fn find_rim(
         } else if d <= 2.0 * shell_mm {
             ring += 1;
             ring_fluid += usize::from(fluid_like[i]);
+        } else {
+            beyond += 1;
+            beyond_fluid += usize::from(fluid_like[i]);
         }
     }
+    // In a body mostly filled with cement, or on coarse voxels, the ring may hold too few
+    // decided voxels to say whether the signal stops: then all decided marrow beyond the
+    // shell is the evidence, and with too little of that either, the signal cannot be
+    // shown to stop at the shell, so it is not taken for a rim.
+    if ring < MIN_EVIDENCE_VOXELS {
+        ring += beyond;
+        ring_fluid += beyond_fluid;
+    }
+    let undecidable = ring < MIN_EVIDENCE_VOXELS;
     let shell_fraction = shell_fluid as f64 / shell.max(1) as f64;
     let ring_fraction = ring_fluid as f64 / ring.max(1) as f64;
     let shell_like = shell_fraction >= cfg.min_rim_shell_fraction
@@ -94,7 +116,7 @@ pub(crate) fn find_rim(
     if !shell_like {
         return none;
     }
-    if ring_fraction >= 0.5 * shell_fraction {
+    if undecidable || ring_fraction >= 0.5 * shell_fraction {
         return Rim {
             masked_by_edema: true,
             ..none
@@ -109,5 +131,101 @@ pub(crate) fn find_rim(
         mask,
         present: true,
         masked_by_edema: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::reference::BodyStats;
+
+    /// A box body of 5 slices of 4 mm and `side` × `side` pixels of 1 mm, cement in rows
+    /// and columns `cement` of every slice, fluid-like voxels where `fluid(row, col)`.
+    fn rim_of(
+        side: usize,
+        cement: std::ops::Range<usize>,
+        fluid: impl Fn(usize, usize) -> bool,
+    ) -> Rim {
+        let grid = BoxGrid {
+            lo: [0, 0, 0],
+            dims: [5, side, side],
+        };
+        let n = grid.len();
+        let at = |i: usize| {
+            let c = grid.coords(i);
+            (c[1], c[2])
+        };
+        let cement_mask: Vec<bool> = (0..n)
+            .map(|i| {
+                let (r, c) = at(i);
+                cement.contains(&r) && cement.contains(&c)
+            })
+            .collect();
+        let fluid_like: Vec<bool> = (0..n)
+            .map(|i| {
+                let (r, c) = at(i);
+                !cement_mask[i] && fluid(r, c)
+            })
+            .collect();
+        let body = BodyVoxels {
+            label: 1,
+            grid,
+            inside: vec![true; n],
+            interior: vec![true; n],
+            nearest_interior: vec![NO_SEED; n],
+            t1: Vec::new(),
+            fluid: Vec::new(),
+            voxel_count: n,
+            no_interior: false,
+            touches_edge: false,
+            stats: BodyStats {
+                label: 1,
+                centroid_mm: [8.0, 0.0, 0.0],
+                t1: None,
+                fluid: None,
+            },
+        };
+        let cfg = ScoreConfig::default();
+        find_rim(
+            &body,
+            [4.0, 1.0, 1.0],
+            &cement_mask,
+            &fluid_like,
+            0.004,
+            &cfg,
+        )
+    }
+
+    /// Chebyshev distance (pixels) of `(r, c)` outside the square `lo..hi`.
+    fn outside(r: usize, c: usize, lo: usize, hi: usize) -> usize {
+        let d = |x: usize| lo.saturating_sub(x).max((x + 1).saturating_sub(hi));
+        d(r).max(d(c))
+    }
+
+    #[test]
+    fn a_fluid_shell_in_normal_marrow_is_a_rim() {
+        let rim = rim_of(30, 10..20, |r, c| outside(r, c, 10, 20) <= 3);
+        assert!(rim.present && !rim.masked_by_edema);
+        assert!(rim.mask.iter().any(|&m| m));
+    }
+
+    #[test]
+    fn fluid_through_the_ring_is_edema_around_cement() {
+        let rim = rim_of(30, 10..20, |r, c| outside(r, c, 10, 20) <= 7);
+        assert!(!rim.present && rim.masked_by_edema);
+    }
+
+    #[test]
+    fn a_body_filled_with_cement_shows_no_evidence_of_a_rim() {
+        // Every marrow voxel lies within 3 mm of the cement: nothing shows the signal stop.
+        let rim = rim_of(20, 4..16, |_, _| true);
+        assert!(!rim.present && rim.masked_by_edema);
+        assert!(!rim.mask.iter().any(|&m| m));
+    }
+
+    #[test]
+    fn no_cement_no_rim() {
+        let rim = rim_of(20, 0..0, |_, _| true);
+        assert!(!rim.present && !rim.masked_by_edema);
     }
 }
