@@ -100,6 +100,13 @@ pub(crate) fn label_extents(labels: &Array3<u16>, wanted: &[u16]) -> (Vec<LabelE
         })
 }
 
+/// How far (voxels per axis) a border voxel looks for the interior voxel whose decision it
+/// copies: border voxels are within the erosion width of the interior except at thin
+/// protrusions; twice the width plus one reaches those too.
+pub(crate) fn border_reach(erosion_radius: [usize; 3]) -> [usize; 3] {
+    erosion_radius.map(|r| 2 * r + 1)
+}
+
 /// Target size of the interior sample the body statistics are taken from.
 const STATS_SAMPLE: usize = 4096;
 
@@ -185,10 +192,13 @@ pub(crate) fn cut_out(
             .zip(&interior)
             .map(|(&b, &i)| b && !i)
             .collect();
-        // Border voxels are within the erosion width of the interior except at thin
-        // protrusions; twice the width plus one reaches those too.
-        let reach = erosion_radius.map(|r| 2 * r + 1);
-        nearest_seed_within(&grid, spacing, &interior, &border, reach)
+        nearest_seed_within(
+            &grid,
+            spacing,
+            &interior,
+            &border,
+            border_reach(erosion_radius),
+        )
     };
     let centroid_index: [f64; 3] =
         std::array::from_fn(|a| extent.index_sum[a] / extent.count.max(1) as f64);
@@ -258,15 +268,65 @@ impl BodyVoxels {
     /// its nearest interior voxel, so the decision ignores the cortical / partial-volume
     /// shell while the count still covers the whole body.
     pub fn extend_to_border(&self, decision: &mut [bool]) {
+        self.extend_to_border_with(decision, &self.nearest_interior);
+    }
+
+    /// [`Self::extend_to_border`] with another border → interior map (see
+    /// [`Self::nearest_marrow`]).
+    pub(crate) fn extend_to_border_with(&self, decision: &mut [bool], nearest: &[u32]) {
         if self.no_interior {
             return;
         }
         for index in 0..decision.len() {
             if self.inside[index] && !self.interior[index] {
-                let n = self.nearest_interior[index];
+                let n = nearest[index];
                 decision[index] = n != NO_SEED && decision[n as usize];
             }
         }
+    }
+
+    /// The border → interior map for marrow decisions once cement and cleft voxels
+    /// (`excluded`) are known: a border voxel that is not excluded itself but whose
+    /// nearest interior voxel is, takes the nearest interior voxel that is marrow (within
+    /// `reach` voxels; none beyond). In a body 40–50 % full of cement the cast fills most
+    /// of the interior, and the marrow of the border, copying the cast, was never edema
+    /// (a T12 with 100 % edema around its cement scored 14 %).
+    pub(crate) fn nearest_marrow(
+        &self,
+        excluded: &[bool],
+        spacing_mm: [f64; 3],
+        reach: [usize; 3],
+    ) -> Vec<u32> {
+        let mut nearest = self.nearest_interior.clone();
+        if self.no_interior || !excluded.iter().any(|&e| e) {
+            return nearest;
+        }
+        let targets: Vec<bool> = (0..nearest.len())
+            .map(|i| {
+                let n = nearest[i];
+                self.inside[i]
+                    && !self.interior[i]
+                    && !excluded[i]
+                    && n != NO_SEED
+                    && excluded[n as usize]
+            })
+            .collect();
+        if !targets.iter().any(|&t| t) {
+            return nearest;
+        }
+        let marrow: Vec<bool> = self
+            .interior
+            .iter()
+            .zip(excluded)
+            .map(|(&i, &e)| i && !e)
+            .collect();
+        let found = nearest_seed_within(&self.grid, spacing_mm, &marrow, &targets, reach);
+        for (i, &t) in targets.iter().enumerate() {
+            if t {
+                nearest[i] = found[i];
+            }
+        }
+        nearest
     }
 }
 
@@ -314,6 +374,55 @@ mod tests {
         }));
         assert_eq!(body.stats.t1.map(|s| s.median), Some(50.0));
         assert_eq!(body.stats.fluid.map(|s| s.median), Some(300.0));
+    }
+
+    #[test]
+    fn border_marrow_next_to_cement_copies_the_nearest_marrow() {
+        // 1 × 10 × 10: interior rows and columns 2..8, cement in interior rows 2..5; the
+        // whole interior marrow (rows 5..8) is edema.
+        let grid = BoxGrid {
+            lo: [0; 3],
+            dims: [1, 10, 10],
+        };
+        let n = grid.len();
+        let rc = |i: usize| {
+            let c = grid.coords(i);
+            (c[1], c[2])
+        };
+        let interior: Vec<bool> = (0..n)
+            .map(|i| {
+                let (r, c) = rc(i);
+                (2..8).contains(&r) && (2..8).contains(&c)
+            })
+            .collect();
+        let cement: Vec<bool> = (0..n).map(|i| interior[i] && rc(i).0 < 5).collect();
+        let border: Vec<bool> = interior.iter().map(|&i| !i).collect();
+        let spacing = [4.0, 1.0, 1.0];
+        let mut body = half_cemented(0);
+        body.interior = interior.clone();
+        body.nearest_interior = nearest_seed_within(&grid, spacing, &interior, &border, [1, 5, 5]);
+        let decision: Vec<bool> = (0..n).map(|i| interior[i] && !cement[i]).collect();
+        let top = grid.index(0, 0, 4);
+        let side = grid.index(0, 6, 0);
+        // Copying the nearest interior voxel, the border above the cast copies the cast.
+        let mut old = decision.clone();
+        body.extend_to_border(&mut old);
+        assert!(!old[top] && old[side]);
+        // Copying the nearest marrow, it is edema like the marrow it borders.
+        let nearest = body.nearest_marrow(&cement, spacing, [1, 5, 5]);
+        let mut new = decision.clone();
+        body.extend_to_border_with(&mut new, &nearest);
+        assert!(new[top] && new[side]);
+        // Beyond reach: no decision to copy.
+        let near = body.nearest_marrow(&cement, spacing, [1, 2, 2]);
+        let mut short = decision;
+        body.extend_to_border_with(&mut short, &near);
+        assert!(!short[top]);
+        // Without cement the map is the nearest-interior map.
+        assert_eq!(
+            body.nearest_marrow(&vec![false; n], spacing, [1, 5, 5]),
+            body.nearest_interior
+        );
     }
 
     #[test]

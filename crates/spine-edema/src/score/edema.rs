@@ -151,11 +151,12 @@ pub(crate) fn raw_interior_counts<const N: usize>(
 
 /// The edema mask of one body: the voxel decision on the interior, minus `excluded`
 /// (cement, cleft candidates), cleaned of clusters and holes smaller than `min_voxels`, then
-/// extended to the border by nearest interior voxel.
+/// extended to the border by `nearest_marrow` ([`BodyVoxels::nearest_marrow`]).
 pub(crate) fn edema_mask(
     body: &BodyVoxels,
     thr: &Thresholds,
     excluded: &[bool],
+    nearest_marrow: &[u32],
     [min_cluster, min_hole]: [usize; 2],
 ) -> Vec<bool> {
     let mut mask: Vec<bool> = (0..body.inside.len())
@@ -168,7 +169,7 @@ pub(crate) fn edema_mask(
         .map(|(&i, &e)| i && !e)
         .collect();
     clean_clusters(&body.grid, &mut mask, &within, min_cluster, min_hole);
-    body.extend_to_border(&mut mask);
+    body.extend_to_border_with(&mut mask, nearest_marrow);
     for (m, &e) in mask.iter_mut().zip(excluded) {
         *m &= !e;
     }

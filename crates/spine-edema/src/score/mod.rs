@@ -166,6 +166,8 @@ struct Shared<'a> {
     criterion: EdemaCriterion,
     cfg: &'a ScoreConfig,
     spacing_mm: [f64; 3],
+    /// How far (voxels per axis) a border voxel looks for the interior voxel it copies.
+    border_reach: [usize; 3],
     voxel_ml: f64,
     /// The grid heights are measured in; `None` when the images are not sagittal.
     sagittal: Option<heights::SagittalGrid>,
@@ -192,17 +194,26 @@ fn score_body(
         *c &= !m;
     }
     let excluded: Vec<bool> = cement.iter().zip(&cleft).map(|(&a, &b)| a || b).collect();
+    let nearest_marrow = body.nearest_marrow(&excluded, sh.spacing_mm, sh.border_reach);
     let min_sizes = [
         voxels_for(cfg.min_edema_cluster_ml, sh.voxel_ml),
         voxels_for(cfg.min_edema_hole_ml, sh.voxel_ml),
     ];
     let scorable = sh.criterion != EdemaCriterion::Unscorable;
     let mut edema = if scorable {
-        edema_mask(body, &nominal, &excluded, min_sizes)
+        edema_mask(body, &nominal, &excluded, &nearest_marrow, min_sizes)
     } else {
         vec![false; body.inside.len()]
     };
-    let found_rim = rim::find_rim(body, sh.spacing_mm, &cement, &edema, sh.voxel_ml, cfg);
+    let found_rim = rim::find_rim(
+        body,
+        &nearest_marrow,
+        sh.spacing_mm,
+        &cement,
+        &edema,
+        sh.voxel_ml,
+        cfg,
+    );
     if found_rim.present {
         for (m, &r) in edema.iter_mut().zip(&found_rim.mask) {
             *m &= !r;
@@ -431,6 +442,7 @@ pub fn score_exam(
         criterion,
         cfg,
         spacing_mm,
+        border_reach: body::border_reach(radius),
         voxel_ml,
         sagittal,
     };

@@ -57,6 +57,7 @@ pub(crate) struct Rim {
 /// Finds the rim of one body from its cement and fluid-like (edema-criterion) masks.
 pub(crate) fn find_rim(
     body: &BodyVoxels,
+    nearest_marrow: &[u32],
     spacing_mm: [f64; 3],
     cement: &[bool],
     fluid_like: &[bool],
@@ -122,8 +123,8 @@ pub(crate) fn find_rim(
             ..none
         };
     }
-    // The border copies its nearest interior voxel: rim there too.
-    body.extend_to_border(&mut mask);
+    // The border copies its nearest interior marrow voxel: rim there too.
+    body.extend_to_border_with(&mut mask, nearest_marrow);
     for (m, &f) in mask.iter_mut().zip(fluid_like) {
         *m &= f;
     }
@@ -188,6 +189,7 @@ mod tests {
         let cfg = ScoreConfig::default();
         find_rim(
             &body,
+            &body.nearest_interior,
             [4.0, 1.0, 1.0],
             &cement_mask,
             &fluid_like,
