@@ -285,6 +285,45 @@ impl BodyVoxels {
         }
     }
 
+    /// Interior voxels that are marrow: not `excluded` (cement, cleft candidates).
+    pub(crate) fn marrow_interior(&self, excluded: &[bool]) -> Vec<bool> {
+        self.interior
+            .iter()
+            .zip(excluded)
+            .map(|(&i, &e)| i && !e)
+            .collect()
+    }
+
+    /// A test body filling its whole `grid`, every voxel interior, with the given series
+    /// (empty for none) and centroid; statistics not computed.
+    #[cfg(test)]
+    pub(crate) fn whole_box(
+        grid: BoxGrid,
+        t1: Vec<f32>,
+        fluid: Vec<f32>,
+        centroid_mm: [f64; 3],
+    ) -> Self {
+        let n = grid.len();
+        BodyVoxels {
+            label: 1,
+            grid,
+            inside: vec![true; n],
+            interior: vec![true; n],
+            nearest_interior: vec![NO_SEED; n],
+            t1,
+            fluid,
+            voxel_count: n,
+            no_interior: false,
+            touches_edge: false,
+            stats: BodyStats {
+                label: 1,
+                centroid_mm,
+                t1: None,
+                fluid: None,
+            },
+        }
+    }
+
     /// The border → interior map for marrow decisions once cement and cleft voxels
     /// (`excluded`) are known: a border voxel that is not excluded itself but whose
     /// nearest interior voxel is, takes the nearest interior voxel that is marrow (within
@@ -314,12 +353,7 @@ impl BodyVoxels {
         if !targets.iter().any(|&t| t) {
             return nearest;
         }
-        let marrow: Vec<bool> = self
-            .interior
-            .iter()
-            .zip(excluded)
-            .map(|(&i, &e)| i && !e)
-            .collect();
+        let marrow = self.marrow_interior(excluded);
         let found = nearest_seed_within(&self.grid, spacing_mm, &marrow, &targets, reach);
         for (i, &t) in targets.iter().enumerate() {
             if t {
@@ -339,27 +373,15 @@ mod tests {
     fn half_cemented(void: usize) -> BodyVoxels {
         let n = 100;
         let dark = |i: usize| i < void;
-        BodyVoxels {
-            label: 1,
-            grid: BoxGrid {
+        BodyVoxels::whole_box(
+            BoxGrid {
                 lo: [0; 3],
                 dims: [1, 10, 10],
             },
-            inside: vec![true; n],
-            interior: vec![true; n],
-            nearest_interior: vec![NO_SEED; n],
-            t1: (0..n).map(|i| if dark(i) { 10.0 } else { 50.0 }).collect(),
-            fluid: (0..n).map(|i| if dark(i) { 12.0 } else { 300.0 }).collect(),
-            voxel_count: n,
-            no_interior: false,
-            touches_edge: false,
-            stats: BodyStats {
-                label: 1,
-                centroid_mm: [0.0; 3],
-                t1: None,
-                fluid: None,
-            },
-        }
+            (0..n).map(|i| if dark(i) { 10.0 } else { 50.0 }).collect(),
+            (0..n).map(|i| if dark(i) { 12.0 } else { 300.0 }).collect(),
+            [0.0; 3],
+        )
     }
 
     #[test]

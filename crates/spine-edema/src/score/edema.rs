@@ -162,12 +162,7 @@ pub(crate) fn edema_mask(
     let mut mask: Vec<bool> = (0..body.inside.len())
         .map(|i| body.interior[i] && !excluded[i] && edema_like(body, thr, i))
         .collect();
-    let within: Vec<bool> = body
-        .interior
-        .iter()
-        .zip(excluded)
-        .map(|(&i, &e)| i && !e)
-        .collect();
+    let within = body.marrow_interior(excluded);
     clean_clusters(&body.grid, &mut mask, &within, min_cluster, min_hole);
     body.extend_to_border_with(&mut mask, nearest_marrow);
     for (m, &e) in mask.iter_mut().zip(excluded) {

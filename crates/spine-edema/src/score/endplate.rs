@@ -210,7 +210,6 @@ mod tests {
     /// row axis (LPS y); `edema_rows` (of 0..20, from low y) are edema.
     fn box_body(edema_rows: std::ops::Range<usize>) -> (BodyVoxels, Vec<u8>, Affine) {
         use super::super::morphology::BoxGrid;
-        use super::super::reference::BodyStats;
         let grid = BoxGrid {
             lo: [0, 0, 0],
             dims: [5, 20, 20],
@@ -225,24 +224,7 @@ mod tests {
                 }
             })
             .collect();
-        let body = BodyVoxels {
-            label: 1,
-            grid,
-            inside: vec![true; n],
-            interior: vec![true; n],
-            nearest_interior: vec![super::super::morphology::NO_SEED; n],
-            t1: Vec::new(),
-            fluid: Vec::new(),
-            voxel_count: n,
-            no_interior: false,
-            touches_edge: false,
-            stats: BodyStats {
-                label: 1,
-                centroid_mm: [8.0, 9.5, 9.5],
-                t1: None,
-                fluid: None,
-            },
-        };
+        let body = BodyVoxels::whole_box(grid, Vec::new(), Vec::new(), [8.0, 9.5, 9.5]);
         let affine = Affine::axis_aligned(crate::geometry::PointMm::origin(), [4.0, 1.0, 1.0]);
         (body, classes, affine)
     }

@@ -138,7 +138,6 @@ pub(crate) fn find_rim(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::score::reference::BodyStats;
 
     /// A box body of 5 slices of 4 mm and `side` × `side` pixels of 1 mm, cement in rows
     /// and columns `cement` of every slice, fluid-like voxels where `fluid(row, col)`.
@@ -168,24 +167,7 @@ mod tests {
                 !cement_mask[i] && fluid(r, c)
             })
             .collect();
-        let body = BodyVoxels {
-            label: 1,
-            grid,
-            inside: vec![true; n],
-            interior: vec![true; n],
-            nearest_interior: vec![NO_SEED; n],
-            t1: Vec::new(),
-            fluid: Vec::new(),
-            voxel_count: n,
-            no_interior: false,
-            touches_edge: false,
-            stats: BodyStats {
-                label: 1,
-                centroid_mm: [8.0, 0.0, 0.0],
-                t1: None,
-                fluid: None,
-            },
-        };
+        let body = BodyVoxels::whole_box(grid, Vec::new(), Vec::new(), [8.0, 0.0, 0.0]);
         let cfg = ScoreConfig::default();
         find_rim(
             &body,

@@ -47,7 +47,7 @@ pub struct BodyNetwork {
     pub fitted_on: String,
 }
 
-/// Floats of one im2col strip (4 MB): the patch matrix of a strip stays in the
+/// Floats of one im2col strip (1 MB): the patch matrix of a strip stays in the
 /// last-level cache while the matrix product packs it, whatever the layer's width.
 const STRIP_FLOATS: usize = 1 << 18;
 
