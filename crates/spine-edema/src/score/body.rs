@@ -2,7 +2,7 @@
 //! the nearest interior voxel of every border voxel, and the intensities of both series.
 
 use super::morphology::{BoxGrid, NO_SEED, erode, nearest_seed_within};
-use super::reference::{BodyStats, series_stats};
+use super::reference::{BodyStats, median_f32, series_stats};
 use crate::geometry::Affine;
 use ndarray::{Array3, Axis, Slice};
 use rayon::prelude::*;
@@ -110,6 +110,9 @@ pub(crate) fn border_reach(erosion_radius: [usize; 3]) -> [usize; 3] {
 /// Target size of the interior sample the body statistics are taken from.
 const STATS_SAMPLE: usize = 4096;
 
+/// Target size of the interior sample of [`BodyVoxels::rough_medians`].
+const ROUGH_SAMPLE: usize = 1024;
+
 /// One body cut out of the exam.
 #[derive(Clone, Debug)]
 pub(crate) struct BodyVoxels {
@@ -123,6 +126,10 @@ pub(crate) struct BodyVoxels {
     pub interior: Vec<bool>,
     /// For border voxels, the flat index of the nearest interior voxel (`NO_SEED` elsewhere or when none).
     pub nearest_interior: Vec<u32>,
+    /// Flat indices of the border voxels (body, not interior); empty when `no_interior`.
+    pub border: Vec<u32>,
+    /// Flat indices of the interior voxels, in order.
+    pub interior_voxels: Vec<u32>,
     /// T1 intensities in the box (empty when no T1).
     pub t1: Vec<f32>,
     /// Fluid-series intensities in the box (empty when no fluid series).
@@ -133,7 +140,8 @@ pub(crate) struct BodyVoxels {
     pub no_interior: bool,
     /// The box touches the edge of the grid.
     pub touches_edge: bool,
-    /// Robust statistics of the interior, for the reference.
+    /// Robust statistics of the interior, for the reference (series statistics `None`
+    /// until [`BodyVoxels::compute_stats`]).
     pub stats: BodyStats,
 }
 
@@ -170,7 +178,12 @@ pub(crate) fn cut_out(
     };
     let mut inside: Vec<bool> = Vec::with_capacity(grid.len());
     for row in labels.slice_each_axis(range).rows() {
-        inside.extend(row.iter().map(|&l| l == label));
+        // The same comparison; over a slice it runs at memory speed, over a strided view
+        // (non-standard layouts only) element by element.
+        match row.to_slice() {
+            Some(row) => inside.extend(row.iter().map(|&l| l == label)),
+            None => inside.extend(row.iter().map(|&l| l == label)),
+        }
     }
     let t1_box = t1.map(window).unwrap_or_default();
     let fluid_box = fluid.map(window).unwrap_or_default();
@@ -183,22 +196,24 @@ pub(crate) fn cut_out(
     if no_interior {
         interior.clone_from(&inside);
     }
+    let interior_voxels = indices_of(&interior);
     let spacing = affine.spacing_mm();
-    let nearest_interior = if no_interior {
-        vec![NO_SEED; inside.len()]
+    let (nearest_interior, border) = if no_interior {
+        (vec![NO_SEED; inside.len()], Vec::new())
     } else {
-        let border: Vec<bool> = inside
+        let is_border: Vec<bool> = inside
             .iter()
             .zip(&interior)
-            .map(|(&b, &i)| b && !i)
+            .map(|(&b, &i)| b & !i)
             .collect();
-        nearest_seed_within(
+        let nearest = nearest_seed_within(
             &grid,
             spacing,
             &interior,
-            &border,
+            &is_border,
             border_reach(erosion_radius),
-        )
+        );
+        (nearest, indices_of(&is_border))
     };
     let centroid_index: [f64; 3] =
         std::array::from_fn(|a| extent.index_sum[a] / extent.count.max(1) as f64);
@@ -209,21 +224,28 @@ pub(crate) fn cut_out(
         t1: None,
         fluid: None,
     };
-    let mut body = BodyVoxels {
+    BodyVoxels {
         label,
         grid,
         inside,
         interior,
         nearest_interior,
+        border,
+        interior_voxels,
         t1: t1_box,
         fluid: fluid_box,
         voxel_count,
         no_interior,
         touches_edge,
         stats,
-    };
-    body.restat(None);
-    body
+    }
+}
+
+/// Flat indices of the set voxels of `mask`, in order.
+fn indices_of(mask: &[bool]) -> Vec<u32> {
+    (0..mask.len() as u32)
+        .filter(|&i| mask[i as usize])
+        .collect()
 }
 
 /// Signal levels below which a voxel is a void (cement) on each series.
@@ -236,18 +258,47 @@ pub(crate) struct VoidLevels {
 }
 
 impl BodyVoxels {
-    /// Recomputes the interior statistics, leaving out voxels void on both series when
+    /// Medians of the T1 and fluid series over a sparse sample of the interior, cement
+    /// included: enough to tell marrow from void across bodies (see `void_levels`).
+    pub(crate) fn rough_medians(&self) -> (Option<f32>, Option<f32>) {
+        let stride = (self.interior_voxels.len() / ROUGH_SAMPLE).max(1);
+        let sample = |values: &[f32]| {
+            if values.is_empty() {
+                return None;
+            }
+            let v: Vec<f32> = self
+                .interior_voxels
+                .iter()
+                .step_by(stride)
+                .map(|&i| values[i as usize])
+                .collect();
+            median_f32(&v)
+        };
+        (sample(&self.t1), sample(&self.fluid))
+    }
+
+    /// Computes the interior statistics, leaving out voxels void on both series when
     /// `void` is given: in a treated body the cement pulls the median of both series
     /// down, and a half-cemented edematous body otherwise ranks among the most normal
     /// (its fluid/T1 median ratio is that of the cement) and becomes a reference body.
-    pub(crate) fn restat(&mut self, void: Option<VoidLevels>) {
+    pub(crate) fn compute_stats(&mut self, void: Option<VoidLevels>) {
         let both = !self.t1.is_empty() && !self.fluid.is_empty();
-        let is_void = |i: usize| {
-            both && void.is_some_and(|v| self.t1[i] < v.t1_below && self.fluid[i] < v.fluid_below)
+        let without_void: Vec<u32>;
+        let keep: &[u32] = match void.filter(|_| both) {
+            Some(v) => {
+                without_void = self
+                    .interior_voxels
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let i = i as usize;
+                        !(self.t1[i] < v.t1_below && self.fluid[i] < v.fluid_below)
+                    })
+                    .collect();
+                &without_void
+            }
+            None => &self.interior_voxels,
         };
-        let keep: Vec<usize> = (0..self.inside.len())
-            .filter(|&i| self.interior[i] && !is_void(i))
-            .collect();
         // A regular subsample of ≤ ~4096 voxels: the median and MAD of a body's interior
         // change by well under 1 % while the selection cost drops fivefold.
         let stride = (keep.len() / STATS_SAMPLE).max(1);
@@ -255,8 +306,12 @@ impl BodyVoxels {
             if values.is_empty() {
                 return None;
             }
-            let mut v: Vec<f32> = keep.iter().step_by(stride).map(|&i| values[i]).collect();
-            series_stats(&mut v)
+            let v: Vec<f32> = keep
+                .iter()
+                .step_by(stride)
+                .map(|&i| values[i as usize])
+                .collect();
+            series_stats(&v)
         };
         self.stats.t1 = sample(&self.t1);
         self.stats.fluid = sample(&self.fluid);
@@ -274,14 +329,9 @@ impl BodyVoxels {
     /// [`Self::extend_to_border`] with another border → interior map (see
     /// [`Self::nearest_marrow`]).
     pub(crate) fn extend_to_border_with(&self, decision: &mut [bool], nearest: &[u32]) {
-        if self.no_interior {
-            return;
-        }
-        for index in 0..decision.len() {
-            if self.inside[index] && !self.interior[index] {
-                let n = nearest[index];
-                decision[index] = n != NO_SEED && decision[n as usize];
-            }
+        for &index in &self.border {
+            let n = nearest[index as usize];
+            decision[index as usize] = n != NO_SEED && decision[n as usize];
         }
     }
 
@@ -290,7 +340,7 @@ impl BodyVoxels {
         self.interior
             .iter()
             .zip(excluded)
-            .map(|(&i, &e)| i && !e)
+            .map(|(&i, &e)| i & !e)
             .collect()
     }
 
@@ -310,6 +360,8 @@ impl BodyVoxels {
             inside: vec![true; n],
             interior: vec![true; n],
             nearest_interior: vec![NO_SEED; n],
+            border: Vec::new(),
+            interior_voxels: (0..n as u32).collect(),
             t1,
             fluid,
             voxel_count: n,
@@ -340,24 +392,23 @@ impl BodyVoxels {
         if self.no_interior || !excluded.iter().any(|&e| e) {
             return nearest;
         }
-        let targets: Vec<bool> = (0..nearest.len())
-            .map(|i| {
-                let n = nearest[i];
-                self.inside[i]
-                    && !self.interior[i]
-                    && !excluded[i]
-                    && n != NO_SEED
-                    && excluded[n as usize]
-            })
-            .collect();
-        if !targets.iter().any(|&t| t) {
+        let mut targets = vec![false; nearest.len()];
+        let mut any = false;
+        for &b in &self.border {
+            let (b, n) = (b as usize, nearest[b as usize]);
+            if !excluded[b] && n != NO_SEED && excluded[n as usize] {
+                targets[b] = true;
+                any = true;
+            }
+        }
+        if !any {
             return nearest;
         }
         let marrow = self.marrow_interior(excluded);
         let found = nearest_seed_within(&self.grid, spacing_mm, &marrow, &targets, reach);
-        for (i, &t) in targets.iter().enumerate() {
-            if t {
-                nearest[i] = found[i];
+        for &b in &self.border {
+            if targets[b as usize] {
+                nearest[b as usize] = found[b as usize];
             }
         }
         nearest
@@ -387,10 +438,10 @@ mod tests {
     #[test]
     fn cement_is_left_out_of_the_statistics() {
         let mut body = half_cemented(60);
-        body.restat(None);
+        body.compute_stats(None);
         // With the cement, the medians are those of the void.
         assert_eq!(body.stats.t1.map(|s| s.median), Some(10.0));
-        body.restat(Some(VoidLevels {
+        body.compute_stats(Some(VoidLevels {
             t1_below: 20.0,
             fluid_below: 100.0,
         }));
@@ -422,7 +473,9 @@ mod tests {
         let spacing = [4.0, 1.0, 1.0];
         let mut body = half_cemented(0);
         body.interior = interior.clone();
+        body.interior_voxels = indices_of(&interior);
         body.nearest_interior = nearest_seed_within(&grid, spacing, &interior, &border, [1, 5, 5]);
+        body.border = indices_of(&border);
         let decision: Vec<bool> = (0..n).map(|i| interior[i] && !cement[i]).collect();
         let top = grid.index(0, 0, 4);
         let side = grid.index(0, 6, 0);
@@ -451,7 +504,7 @@ mod tests {
     fn dark_t1_with_bright_fluid_is_not_void() {
         // Edema is T1-dark but fluid-bright: a T1 void level above it removes nothing.
         let mut body = half_cemented(0);
-        body.restat(Some(VoidLevels {
+        body.compute_stats(Some(VoidLevels {
             t1_below: 60.0,
             fluid_below: 100.0,
         }));

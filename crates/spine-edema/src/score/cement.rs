@@ -11,7 +11,7 @@
 
 use super::body::BodyVoxels;
 use super::config::ScoreConfig;
-use super::edema::{Thresholds, edema_like};
+use super::edema::Thresholds;
 use super::morphology::drop_small_components;
 use super::reference::median_f32;
 
@@ -44,11 +44,13 @@ fn compact_collection(
         .map(|i| body.interior[i] && is_member(i))
         .collect();
     drop_small_components(&body.grid, &mut mask, min_voxels);
-    let core = mask.clone();
+    // Only border voxels change: they copy their nearest interior voxel, then must be
+    // members themselves.
     body.extend_to_border(&mut mask);
-    for (i, m) in mask.iter_mut().enumerate() {
-        if *m && !core[i] {
-            *m = is_member(i);
+    for &b in &body.border {
+        let b = b as usize;
+        if mask[b] {
+            mask[b] = is_member(b);
         }
     }
     mask
@@ -70,13 +72,14 @@ const MIN_SURROUNDING_VOXELS: usize = 20;
 pub(crate) fn cleft_candidates(
     body: &BodyVoxels,
     thr: &Thresholds,
+    edema_decision: &[bool],
     min_voxels: usize,
     cfg: &ScoreConfig,
 ) -> Vec<bool> {
     let Some(csf_like) = thr.cleft_fluid_above else {
         return vec![false; body.inside.len()];
     };
-    let (t1_around, fluid_around) = surrounding_marrow(body, thr);
+    let (t1_around, fluid_around) = surrounding_marrow(body, thr, edema_decision);
     let fluid_above = fluid_around.map_or(csf_like, |f| {
         csf_like.max(cfg.cleft_fluid_contrast as f32 * f)
     });
@@ -89,10 +92,14 @@ pub(crate) fn cleft_candidates(
 
 /// Median T1 and fluid signal of the body's edematous interior, or normal marrow when it has
 /// too little edema to tell.
-fn surrounding_marrow(body: &BodyVoxels, thr: &Thresholds) -> (Option<f32>, Option<f32>) {
+fn surrounding_marrow(
+    body: &BodyVoxels,
+    thr: &Thresholds,
+    edema_decision: &[bool],
+) -> (Option<f32>, Option<f32>) {
     let (mut t1, mut fluid) = (Vec::new(), Vec::new());
     let mut count = 0usize;
-    for i in (0..body.inside.len()).filter(|&i| body.interior[i] && edema_like(body, thr, i)) {
+    for i in (0..body.inside.len()).filter(|&i| body.interior[i] && edema_decision[i]) {
         count += 1;
         t1.extend(body.t1.get(i));
         fluid.extend(body.fluid.get(i));
@@ -101,7 +108,7 @@ fn surrounding_marrow(body: &BodyVoxels, thr: &Thresholds) -> (Option<f32>, Opti
         return (thr.normal_t1, thr.normal_fluid);
     }
     (
-        thr.normal_t1.and(median_f32(&mut t1)),
-        thr.normal_fluid.and(median_f32(&mut fluid)),
+        thr.normal_t1.and(median_f32(&t1)),
+        thr.normal_fluid.and(median_f32(&fluid)),
     )
 }

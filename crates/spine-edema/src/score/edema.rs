@@ -114,55 +114,53 @@ pub(crate) fn thresholds(
     }
 }
 
-/// True when voxel `index` of `body` looks edematous under `thr` (both criteria that
-/// apply; false when none applies).
-#[inline]
-pub(crate) fn edema_like(body: &BodyVoxels, thr: &Thresholds, index: usize) -> bool {
-    let hypo = thr.t1_hypo_below.map(|t| body.t1[index] < t);
-    let hyper = thr.fluid_hyper_above.map(|t| body.fluid[index] > t);
-    match (hypo, hyper) {
-        (Some(a), Some(b)) => a && b,
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => false,
+/// The voxel decision over the whole box of `body`: true where the voxel looks edematous
+/// under `thr` (both criteria that apply; false everywhere when none applies). One
+/// branch-free pass per series combination, so the comparison runs on vectors.
+pub(crate) fn edema_decision(body: &BodyVoxels, thr: &Thresholds) -> Vec<bool> {
+    let n = body.inside.len();
+    let (t1, fluid) = (&body.t1, &body.fluid);
+    match (thr.t1_hypo_below, thr.fluid_hyper_above) {
+        (Some(a), Some(b)) if t1.len() == n && fluid.len() == n => t1
+            .iter()
+            .zip(fluid)
+            .map(|(&t, &f)| (t < a) & (f > b))
+            .collect(),
+        (Some(a), None) if t1.len() == n => t1.iter().map(|&t| t < a).collect(),
+        (None, Some(b)) if fluid.len() == n => fluid.iter().map(|&f| f > b).collect(),
+        _ => vec![false; n],
     }
 }
 
-/// Counts of interior voxels (outside `excluded`) that pass the edema decision under each of
-/// `settings`, in one pass: the raw decision before clean-up, used to measure how much the
+/// Interior voxels outside `excluded` (cement, cleft candidates), and how many of them
+/// `decision` calls edema: the raw decision before clean-up, used to measure how much the
 /// BME % moves with the thresholds.
-pub(crate) fn raw_interior_counts<const N: usize>(
+pub(crate) fn raw_interior_count(
     body: &BodyVoxels,
-    settings: &[Thresholds; N],
+    decision: &[bool],
     excluded: &[bool],
-) -> ([usize; N], usize) {
-    let mut counts = [0usize; N];
-    let mut total = 0usize;
-    for (i, (&interior, &skip)) in body.interior.iter().zip(excluded).enumerate() {
-        if !interior || skip {
-            continue;
-        }
-        total += 1;
-        for (count, thr) in counts.iter_mut().zip(settings) {
-            *count += usize::from(edema_like(body, thr, i));
-        }
+) -> (usize, usize) {
+    let (mut marrow, mut edema) = (0usize, 0usize);
+    for ((&interior, &skip), &d) in body.interior.iter().zip(excluded).zip(decision) {
+        let counted = interior & !skip;
+        marrow += usize::from(counted);
+        edema += usize::from(counted & d);
     }
-    (counts, total)
+    (marrow, edema)
 }
 
-/// The edema mask of one body: the voxel decision on the interior, minus `excluded`
+/// The edema mask of one body: the voxel `decision` ([`edema_decision`]) on the interior, minus `excluded`
 /// (cement, cleft candidates), cleaned of clusters and holes smaller than `min_voxels`, then
 /// extended to the border by `nearest_marrow` ([`BodyVoxels::nearest_marrow`]).
 pub(crate) fn edema_mask(
     body: &BodyVoxels,
-    thr: &Thresholds,
+    decision: &[bool],
     excluded: &[bool],
     nearest_marrow: &[u32],
     [min_cluster, min_hole]: [usize; 2],
 ) -> Vec<bool> {
-    let mut mask: Vec<bool> = (0..body.inside.len())
-        .map(|i| body.interior[i] && !excluded[i] && edema_like(body, thr, i))
-        .collect();
     let within = body.marrow_interior(excluded);
+    let mut mask: Vec<bool> = within.iter().zip(decision).map(|(&w, &d)| w & d).collect();
     clean_clusters(&body.grid, &mut mask, &within, min_cluster, min_hole);
     body.extend_to_border_with(&mut mask, nearest_marrow);
     for (m, &e) in mask.iter_mut().zip(excluded) {

@@ -92,28 +92,35 @@ pub(crate) fn axial_extent(
     let g = &body.grid;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut edema_s = Vec::new();
-    // The affine is linear in the index, so the offset from the centroid is stepped along
-    // each row instead of recomputed per voxel.
+    // The affine is linear in the index, so along a row the offset d = d₀ + k·e from the
+    // centroid has s = d·axis = s₀ + k·(e·axis) and |d|² = |d₀|² + 2k·d₀·e + k²|e|²: the
+    // distance from the axis, |d|² − s², is a few scalar operations per voxel.
     let first = affine.index_to_mm([g.lo[0] as f64, g.lo[1] as f64, g.lo[2] as f64]);
     let step = [0, 1, 2].map(|a| affine.step_mm(a));
+    let e = step[2];
+    let (e_s, e_e) = (e.dot(&axis), e.norm_squared());
     let radius2 = CENTRAL_RADIUS_MM * CENTRAL_RADIUS_MM;
-    let mut index = 0;
-    for i in 0..g.dims[0] {
-        for j in 0..g.dims[1] {
-            let mut d = first.coords - centroid + step[0] * i as f64 + step[1] * j as f64;
-            for _ in 0..g.dims[2] {
-                if body.inside[index] {
-                    let s = d.dot(&axis);
-                    if (d - s * axis).norm_squared() <= radius2 {
-                        lo = lo.min(s);
-                        hi = hi.max(s);
-                    }
-                    if classes[index] == EDEMA {
-                        edema_s.push(s);
-                    }
-                }
-                d += step[2];
-                index += 1;
+    let rows = body
+        .inside
+        .chunks(g.dims[2].max(1))
+        .zip(classes.chunks(g.dims[2].max(1)));
+    for (row, (inside, class)) in rows.enumerate() {
+        let (i, j) = (row / g.dims[1], row % g.dims[1]);
+        let d0 = first.coords - centroid + step[0] * i as f64 + step[1] * j as f64;
+        let (s0, dd0, d0_e) = (d0.dot(&axis), d0.norm_squared(), d0.dot(&e));
+        for (k, (&b, &c)) in inside.iter().zip(class).enumerate() {
+            if !b {
+                continue;
+            }
+            let k = k as f64;
+            let s = s0 + k * e_s;
+            let dd = dd0 + k * (2.0 * d0_e + k * e_e);
+            if dd - s * s <= radius2 {
+                lo = lo.min(s);
+                hi = hi.max(s);
+            }
+            if c == EDEMA {
+                edema_s.push(s);
             }
         }
     }

@@ -41,7 +41,9 @@ use crate::series::Contrast;
 use crate::volume::Volume;
 use body::{BodyVoxels, cut_out, label_extents};
 use confidence::{ConfidenceInputs, confidence};
-use edema::{EdemaCriterion, ThresholdSetting, edema_mask, raw_interior_counts, thresholds};
+use edema::{
+    EdemaCriterion, ThresholdSetting, edema_decision, edema_mask, raw_interior_count, thresholds,
+};
 use nalgebra::Vector3;
 use ndarray::Array3;
 use rayon::prelude::*;
@@ -184,9 +186,11 @@ fn score_body(
     let thr = |setting| thresholds(sh.reference, s_mm, sh.criterion, cfg, setting);
     let nominal = thr(ThresholdSetting::Nominal);
     let cement = cement::cement_mask(body, &nominal, voxels_for(cfg.min_cement_ml, sh.voxel_ml));
+    let nominal_decision = edema_decision(body, &nominal);
     let mut cleft = cement::cleft_candidates(
         body,
         &nominal,
+        &nominal_decision,
         voxels_for(cfg.min_cleft_ml, sh.voxel_ml),
         cfg,
     );
@@ -201,7 +205,13 @@ fn score_body(
     ];
     let scorable = sh.criterion != EdemaCriterion::Unscorable;
     let mut edema = if scorable {
-        edema_mask(body, &nominal, &excluded, &nearest_marrow, min_sizes)
+        edema_mask(
+            body,
+            &nominal_decision,
+            &excluded,
+            &nearest_marrow,
+            min_sizes,
+        )
     } else {
         vec![false; body.inside.len()]
     };
@@ -222,24 +232,19 @@ fn score_body(
     let edema_voxels = count(&edema);
     // Threshold sensitivity: the raw interior decision at the lenient and strict settings,
     // as a shift of the body's edema fraction applied to the nominal (cleaned) count.
-    let (raw, interior_total) = raw_interior_counts(
-        body,
-        &[
-            nominal,
-            thr(ThresholdSetting::Lenient),
-            thr(ThresholdSetting::Strict),
-        ],
-        &excluded,
-    );
+    let raw = |decision: &[bool]| raw_interior_count(body, decision, &excluded);
+    let (interior_total, raw_nominal) = raw(&nominal_decision);
+    let (_, raw_lenient) = raw(&edema_decision(body, &thr(ThresholdSetting::Lenient)));
+    let (_, raw_strict) = raw(&edema_decision(body, &thr(ThresholdSetting::Strict)));
     let marrow = body.voxel_count.saturating_sub(count(&cement)) as f64;
     let shifted = |raw_setting: usize| {
-        let shift = (raw_setting as f64 - raw[0] as f64) / interior_total.max(1) as f64;
+        let shift = (raw_setting as f64 - raw_nominal as f64) / interior_total.max(1) as f64;
         (edema_voxels as f64 + shift * marrow)
             .clamp(0.0, marrow)
             .round() as usize
     };
     let (lenient, strict) = if scorable {
-        (shifted(raw[1]), shifted(raw[2]))
+        (shifted(raw_lenient), shifted(raw_strict))
     } else {
         (0, 0)
     };
@@ -410,9 +415,8 @@ pub fn score_exam(
 
     let t1_levels = t1.and_then(levels);
     let fluid_levels = fluid.and_then(levels);
-    if let Some(void) = void_levels(&bodies, t1_levels, fluid_levels, cfg) {
-        bodies.par_iter_mut().for_each(|b| b.restat(Some(void)));
-    }
+    let void = void_levels(&bodies, t1_levels, fluid_levels, cfg);
+    bodies.par_iter_mut().for_each(|b| b.compute_stats(void));
     let stats: Vec<_> = bodies.iter().map(|b| b.stats).collect();
     let (mut reference, reference_warnings) = build_reference(&stats);
     warnings.extend(reference_warnings);
@@ -524,16 +528,11 @@ fn void_levels(
 ) -> Option<body::VoidLevels> {
     let (t1_floor, _) = t1_levels?;
     let (fluid_floor, _) = fluid_levels?;
-    let mut t1: Vec<f64> = bodies
-        .iter()
-        .filter_map(|b| b.stats.t1)
-        .map(|s| s.median)
-        .collect();
-    let mut fluid: Vec<f64> = bodies
-        .iter()
-        .filter_map(|b| b.stats.fluid)
-        .map(|s| s.median)
-        .collect();
+    let medians: Vec<(Option<f32>, Option<f32>)> =
+        bodies.par_iter().map(|b| b.rough_medians()).collect();
+    let positive = |m: Option<f32>| m.filter(|&v| v > 0.0).map(f64::from);
+    let mut t1: Vec<f64> = medians.iter().filter_map(|m| positive(m.0)).collect();
+    let mut fluid: Vec<f64> = medians.iter().filter_map(|m| positive(m.1)).collect();
     let t1_marrow = reference::median_f64(&mut t1)?;
     let fluid_marrow = reference::median_f64(&mut fluid)?;
     Some(body::VoidLevels {

@@ -48,28 +48,45 @@ const MAD_TO_SD: f64 = 1.4826;
 /// edematous moves its fluid/T1 median ratio by a factor of two or more.
 const NORMAL_TOLERANCE_LN: f64 = 0.2;
 
-/// Robust statistics of a sample (reorders it).
-pub(crate) fn series_stats(values: &mut [f32]) -> Option<SeriesStats> {
+/// Robust statistics of a sample.
+pub(crate) fn series_stats(values: &[f32]) -> Option<SeriesStats> {
     let median = median_f32(values)?;
     if median <= 0.0 {
         return None;
     }
-    let mut deviations: Vec<f32> = values.iter().map(|v| (v - median).abs()).collect();
-    let mad = median_f32(&mut deviations)?;
+    let deviations: Vec<f32> = values.iter().map(|v| (v - median).abs()).collect();
+    let mad = median_f32(&deviations)?;
     Some(SeriesStats {
         median: f64::from(median),
         relative_sd: MAD_TO_SD * f64::from(mad) / f64::from(median),
     })
 }
 
-/// Median of a sample (reorders it); `None` when empty.
-pub(crate) fn median_f32(values: &mut [f32]) -> Option<f32> {
+/// Median of a sample (the upper median of an even count); `None` when empty.
+pub(crate) fn median_f32(values: &[f32]) -> Option<f32> {
     if values.is_empty() {
         return None;
     }
-    let mid = values.len() / 2;
-    let (_, m, _) = values.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
-    Some(*m)
+    // Selection on the integer key of the IEEE total order: the order of `f32::total_cmp`,
+    // compared several times faster (the statistics of every body select thousands).
+    let mut keys: Vec<i32> = values.iter().map(|&v| total_order_key(v)).collect();
+    let mid = keys.len() / 2;
+    let (_, m, _) = keys.select_nth_unstable(mid);
+    Some(f32::from_bits(total_order_key_inverse(*m)))
+}
+
+/// Integer whose signed order is the IEEE 754 total order of `v` (as in `f32::total_cmp`):
+/// negative values have their magnitude bits flipped.
+#[inline]
+fn total_order_key(v: f32) -> i32 {
+    let bits = v.to_bits() as i32;
+    bits ^ (((bits >> 31) as u32) >> 1) as i32
+}
+
+/// Bits of the float whose key is `key` (the flip is its own inverse: it keeps the sign).
+#[inline]
+fn total_order_key_inverse(key: i32) -> u32 {
+    (key ^ (((key >> 31) as u32) >> 1) as i32) as u32
 }
 
 /// Median of f64 values (reorders them).
