@@ -100,9 +100,9 @@ impl PlaneSampler<'_> {
             .all(|a| idx[a] >= -0.5 && idx[a] <= self.shape[a] as f64 - 0.5)
     }
 
-    /// Mask value (0–1) at an LPS point: nearest along the slice axis, bilinear in-plane.
-    fn value(&self, p: Vector3<f64>) -> f64 {
-        let idx = self.index_of(p);
+    /// Mask value (0–1) at continuous grid index `idx`: nearest along the slice axis,
+    /// bilinear in-plane.
+    fn value(&self, idx: [f64; 3]) -> f64 {
         let mut local = [0.0; 3];
         for a in 0..3 {
             local[a] = idx[a] - self.grid.lo[a] as f64;
@@ -147,7 +147,15 @@ impl PlaneSampler<'_> {
     /// runs longer than [`REACH_MM`] (no vertebral body is that long).
     fn run(&self, origin: Vector3<f64>, dir: Vector3<f64>) -> Option<(f64, f64)> {
         let n = (REACH_MM / STEP_MM) as i64;
-        let at = |i: i64| self.value(origin + dir * (i as f64 * STEP_MM));
+        // The index is affine in the point: step it along the line instead of mapping
+        // every sample through the inverse affine.
+        let start = self.index_of(origin);
+        let beyond = self.index_of(origin + dir * STEP_MM);
+        let step: [f64; 3] = std::array::from_fn(|a| beyond[a] - start[a]);
+        let at = |i: i64| {
+            let t = i as f64;
+            self.value(std::array::from_fn(|a| start[a] + t * step[a]))
+        };
         // Walk outwards from the origin: only the run itself and one sample past each end
         // are evaluated.
         let seed = (0..=n).find_map(|d| {

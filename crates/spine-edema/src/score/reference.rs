@@ -295,8 +295,15 @@ pub(crate) fn build_reference(stats: &[BodyStats]) -> (MarrowReference, Vec<Stri
     )
 }
 
-/// A low and a high quantile of a volume's voxels from a regular subsample (every
-/// `stride`-th voxel): the background (noise floor) and bright-fluid (CSF) levels.
+/// Consecutive voxels taken at each sample position of [`floor_and_bright`]: one
+/// 64-byte cache line of f32, so the sample reads one line per 16 voxels instead of one
+/// per voxel (the volumes are tens of MB; the sample's memory traffic was most of its
+/// cost).
+const SAMPLE_RUN: usize = 16;
+
+/// A low and a high quantile of a volume's voxels from a regular subsample (runs of
+/// [`SAMPLE_RUN`] voxels, one run per `SAMPLE_RUN · stride` voxels, so one voxel in
+/// `stride` overall): the background (noise floor) and bright-fluid (CSF) levels.
 pub(crate) fn floor_and_bright(
     voxels: &[f32],
     stride: usize,
@@ -304,8 +311,8 @@ pub(crate) fn floor_and_bright(
     high_q: f64,
 ) -> Option<(f64, f64)> {
     let mut sample: Vec<f32> = voxels
-        .iter()
-        .step_by(stride.max(1))
+        .chunks(SAMPLE_RUN * stride.max(1))
+        .flat_map(|chunk| &chunk[..SAMPLE_RUN.min(chunk.len())])
         .copied()
         .filter(|v| v.is_finite())
         .collect();
