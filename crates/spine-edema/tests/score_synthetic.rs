@@ -423,3 +423,39 @@ fn invalid_configuration_is_an_error() {
     };
     assert!(score_exam(&syn.images, &syn.seg, &cfg).is_err());
 }
+
+#[test]
+fn voxels_outside_the_fluid_series_are_not_counted() -> Result<()> {
+    let bodies = vec![
+        BodySpec::normal(),
+        BodySpec::normal().with_edema(EdemaSpec::UpperBand(1.0)),
+        BodySpec::normal().with_edema(EdemaSpec::UpperBand(0.5)),
+        BodySpec::normal(),
+    ];
+    let mut syn = build(&ExamSpec::new(bodies));
+    // A STIR slab narrower than the T1's: the resampled fluid series has no data (the
+    // resampler's fill value, 0) on the first third of the sagittal slices.
+    let fluid = &mut syn
+        .images
+        .fluid
+        .as_mut()
+        .expect("the synthetic exam has a fluid series")
+        .volume
+        .voxels;
+    let cut = fluid.shape()[0] / 3;
+    for mut plane in fluid.axis_iter_mut(ndarray::Axis(0)).take(cut) {
+        plane.fill(spine_edema::volume::resample::OUTSIDE_FILL);
+    }
+    let scores = score(&syn)?;
+    for (v, t) in scores.vertebrae.iter().zip(&syn.truth) {
+        let bme = v.bme_percent.unwrap_or(f64::NAN);
+        assert!(
+            (bme - t.bme_percent).abs() <= 5.0,
+            "body {}: {bme:.1} % for {:.1} %",
+            t.label,
+            t.bme_percent
+        );
+        assert!(v.flags.contains(&ScoreFlag::OutsideFluidSeries));
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 use super::morphology::{BoxGrid, NO_SEED, erode, nearest_seed_within};
 use super::reference::{BodyStats, median_f32, series_stats};
 use crate::geometry::Affine;
+use crate::volume::resample::OUTSIDE_FILL;
 use ndarray::{Array3, Axis, Slice};
 use rayon::prelude::*;
 
@@ -136,6 +137,9 @@ pub(crate) struct BodyVoxels {
     pub fluid: Vec<f32>,
     /// Number of body voxels.
     pub voxel_count: usize,
+    /// Body voxels outside the resampled fluid series (0 without resampling): neither
+    /// interior nor border, and left out of the percentages.
+    pub unobserved: usize,
     /// True when erosion left too little and every body voxel is classified directly.
     pub no_interior: bool,
     /// The box touches the edge of the grid.
@@ -188,24 +192,34 @@ pub(crate) fn cut_out(
     let t1_box = t1.map(window).unwrap_or_default();
     let fluid_box = fluid.map(window).unwrap_or_default();
     let voxel_count = inside.iter().filter(|&&v| v).count();
-    let mut interior = erode(&grid, &inside, erosion_radius);
+    // Where the fluid series was resampled onto the T1 grid, voxels outside its slab or
+    // field of view carry the fill value: nothing is known there about edema, so they are
+    // neither decided nor counted (a STIR slab narrower than the T1's cuts lateral bodies).
+    let unseen: Vec<bool> = if t1.is_some() && fluid_box.len() == inside.len() {
+        fluid_box.iter().map(|&f| f == OUTSIDE_FILL).collect()
+    } else {
+        vec![false; inside.len()]
+    };
+    let seen: Vec<bool> = inside.iter().zip(&unseen).map(|(&b, &u)| b & !u).collect();
+    let unobserved = voxel_count - seen.iter().filter(|&&v| v).count();
+    let mut interior: Vec<bool> = erode(&grid, &inside, erosion_radius)
+        .iter()
+        .zip(&unseen)
+        .map(|(&i, &u)| i & !u)
+        .collect();
     let interior_count = interior.iter().filter(|&&v| v).count();
     // Too small to erode (a sliver at the edge of the field of view, or a tiny external
     // region): classify every voxel rather than extrapolate from a handful.
-    let no_interior = interior_count < 20.max(voxel_count / 10);
+    let no_interior = interior_count < 20.max((voxel_count - unobserved) / 10);
     if no_interior {
-        interior.clone_from(&inside);
+        interior.clone_from(&seen);
     }
     let interior_voxels = indices_of(&interior);
     let spacing = affine.spacing_mm();
     let (nearest_interior, border) = if no_interior {
         (vec![NO_SEED; inside.len()], Vec::new())
     } else {
-        let is_border: Vec<bool> = inside
-            .iter()
-            .zip(&interior)
-            .map(|(&b, &i)| b & !i)
-            .collect();
+        let is_border: Vec<bool> = seen.iter().zip(&interior).map(|(&b, &i)| b & !i).collect();
         let nearest = nearest_seed_within(
             &grid,
             spacing,
@@ -235,6 +249,7 @@ pub(crate) fn cut_out(
         t1: t1_box,
         fluid: fluid_box,
         voxel_count,
+        unobserved,
         no_interior,
         touches_edge,
         stats,
@@ -349,6 +364,11 @@ impl BodyVoxels {
         }
     }
 
+    /// Body voxels that both series see: the denominator of the percentages.
+    pub(crate) fn observed_count(&self) -> usize {
+        self.voxel_count - self.unobserved
+    }
+
     /// Interior voxels that are marrow: not `excluded` (cement, cleft candidates).
     pub(crate) fn marrow_interior(&self, excluded: &[bool]) -> Vec<bool> {
         self.interior
@@ -379,6 +399,7 @@ impl BodyVoxels {
             t1,
             fluid,
             voxel_count: n,
+            unobserved: 0,
             no_interior: false,
             touches_edge: false,
             stats: BodyStats {

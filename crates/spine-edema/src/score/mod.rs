@@ -236,7 +236,7 @@ fn score_body(
     let (interior_total, raw_nominal) = raw(&nominal_decision);
     let (_, raw_lenient) = raw(&edema_decision(body, &thr(ThresholdSetting::Lenient)));
     let (_, raw_strict) = raw(&edema_decision(body, &thr(ThresholdSetting::Strict)));
-    let marrow = body.voxel_count.saturating_sub(count(&cement)) as f64;
+    let marrow = body.observed_count().saturating_sub(count(&cement)) as f64;
     let shifted = |raw_setting: usize| {
         let shift = (raw_setting as f64 - raw_nominal as f64) / interior_total.max(1) as f64;
         (edema_voxels as f64 + shift * marrow)
@@ -636,7 +636,7 @@ fn finish_body(
     } else {
         (outcome.edema_voxels, outcome.edema_range_voxels)
     };
-    let marrow_voxels = body.voxel_count.saturating_sub(outcome.cement_voxels);
+    let marrow_voxels = body.observed_count().saturating_sub(outcome.cement_voxels);
     let percent = |voxels: usize| 100.0 * voxels as f64 / marrow_voxels as f64;
     let scorable = criterion != EdemaCriterion::Unscorable && marrow_voxels > 0;
     let bme = scorable.then(|| percent(edema_voxels + extra));
@@ -667,11 +667,15 @@ fn finish_body(
     if outcome.rim_masked {
         flags.push(ScoreFlag::RimMaskedByEdema);
     }
-    let cement_percent = 100.0 * outcome.cement_voxels as f64 / body.voxel_count.max(1) as f64;
+    if body.unobserved > 0 {
+        flags.push(ScoreFlag::OutsideFluidSeries);
+    }
+    let cement_percent = 100.0 * outcome.cement_voxels as f64 / body.observed_count().max(1) as f64;
     let conf = confidence(&ConfidenceInputs {
         bme_range,
         grade_unstable,
-        partial,
+        // Seen in part by the fluid series is, for the edema decision, a partial body.
+        partial: partial || body.unobserved > 0,
         mode,
         reference_bodies: reference.reference_labels.len(),
         fallback: reference.fallback,

@@ -77,7 +77,8 @@ pub(crate) fn find_rim(
     let (mut shell, mut shell_fluid, mut ring, mut ring_fluid) = (0usize, 0usize, 0usize, 0usize);
     // Decided voxels beyond the ring: the fallback evidence when the ring is nearly empty.
     let (mut beyond, mut beyond_fluid) = (0usize, 0usize);
-    let mut mask = vec![false; cement.len()];
+    // Fluid-like decided shell voxels and their distance to the cement.
+    let mut shell_voxels: Vec<(f64, usize)> = Vec::new();
     // Counted where the voxel decision is made: border voxels only copy the decision of
     // their nearest interior voxel, so counting them would let the rim itself, copied
     // onto the lateral slices and the cortex, look like edema in the ring.
@@ -91,7 +92,7 @@ pub(crate) fn find_rim(
             shell += 1;
             if fluid_like[i] {
                 shell_fluid += 1;
-                mask[i] = true;
+                shell_voxels.push((d, i));
             }
         } else if d <= 2.0 * shell_mm {
             ring += 1;
@@ -122,6 +123,15 @@ pub(crate) fn find_rim(
             masked_by_edema: true,
             ..none
         };
+    }
+    // The ring's fluid-like fraction is edema the shell holds too: only the shell's excess
+    // over it is rim, taken as the layer next to the cement.
+    let excess = ((shell_fraction - ring_fraction) * shell as f64).round() as usize;
+    shell_voxels.sort_by(|a, b| a.0.total_cmp(&b.0));
+    shell_voxels.truncate(excess);
+    let mut mask = vec![false; cement.len()];
+    for &(_, i) in &shell_voxels {
+        mask[i] = true;
     }
     // The border copies its nearest interior marrow voxel: rim there too.
     body.extend_to_border_with(&mut mask, nearest_marrow);

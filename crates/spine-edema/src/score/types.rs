@@ -204,6 +204,9 @@ pub enum ScoreFlag {
     /// Edema-like signal in a band along one endplate next to a narrowed disc, in an
     /// undeformed body: Modic type-1 endplate change, not counted as BME.
     EndplateSignal,
+    /// Part of the body lies outside the fluid-sensitive series (its slab or field of view
+    /// is smaller than the T1's): BME and cement % are of the part both series see.
+    OutsideFluidSeries,
 }
 
 /// All scores of one vertebral body (or one externally supplied region).
