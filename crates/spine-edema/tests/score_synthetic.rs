@@ -15,6 +15,20 @@ fn score(syn: &Synthetic) -> Result<ExamScores> {
     score_exam(&syn.images, &syn.seg, &ScoreConfig::default())
 }
 
+/// Every body's BME % within `tolerance` points of its truth.
+fn assert_bme_within(scores: &ExamScores, syn: &Synthetic, tolerance: f64) {
+    assert_eq!(scores.vertebrae.len(), syn.truth.len());
+    for (v, t) in scores.vertebrae.iter().zip(&syn.truth) {
+        let bme = v.bme_percent.unwrap_or(f64::NAN);
+        assert!(
+            (bme - t.bme_percent).abs() <= tolerance,
+            "{:?}: BME {bme:.1} vs {:.1}",
+            v.level,
+            t.bme_percent
+        );
+    }
+}
+
 fn mean_abs(errors: &[f64]) -> f64 {
     errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64
 }
@@ -206,15 +220,7 @@ fn bright_edema_in_a_collapsed_body_is_edema_not_cleft() -> Result<()> {
     let found: Vec<bool> = scores.vertebrae.iter().map(|v| v.cleft_fluid).collect();
     let truth: Vec<bool> = syn.truth.iter().map(|t| t.cleft).collect();
     assert_eq!(found, truth);
-    for (v, t) in scores.vertebrae.iter().zip(&syn.truth) {
-        let bme = v.bme_percent.unwrap_or(f64::NAN);
-        assert!(
-            (bme - t.bme_percent).abs() <= 5.0,
-            "{:?}: BME {bme:.1} vs {:.1}",
-            v.level,
-            t.bme_percent
-        );
-    }
+    assert_bme_within(&scores, &syn, 5.0);
     Ok(())
 }
 
@@ -447,14 +453,8 @@ fn voxels_outside_the_fluid_series_are_not_counted() -> Result<()> {
         plane.fill(spine_edema::volume::resample::OUTSIDE_FILL);
     }
     let scores = score(&syn)?;
-    for (v, t) in scores.vertebrae.iter().zip(&syn.truth) {
-        let bme = v.bme_percent.unwrap_or(f64::NAN);
-        assert!(
-            (bme - t.bme_percent).abs() <= 5.0,
-            "body {}: {bme:.1} % for {:.1} %",
-            t.label,
-            t.bme_percent
-        );
+    assert_bme_within(&scores, &syn, 5.0);
+    for v in &scores.vertebrae {
         assert!(v.flags.contains(&ScoreFlag::OutsideFluidSeries));
     }
     Ok(())

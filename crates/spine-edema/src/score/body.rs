@@ -182,12 +182,7 @@ pub(crate) fn cut_out(
     };
     let mut inside: Vec<bool> = Vec::with_capacity(grid.len());
     for row in labels.slice_each_axis(range).rows() {
-        // The same comparison; over a slice it runs at memory speed, over a strided view
-        // (non-standard layouts only) element by element.
-        match row.to_slice() {
-            Some(row) => inside.extend(row.iter().map(|&l| l == label)),
-            None => inside.extend(row.iter().map(|&l| l == label)),
-        }
+        inside.extend(row.iter().map(|&l| l == label));
     }
     let t1_box = t1.map(window).unwrap_or_default();
     let fluid_box = fluid.map(window).unwrap_or_default();
@@ -277,6 +272,22 @@ fn indices_of(mask: &[bool]) -> Vec<u32> {
     out
 }
 
+/// `values` at a regular subsample of `indices` of about `target` voxels (all of them when
+/// fewer); `None` when the series is absent (`values` empty).
+fn subsample(indices: &[u32], values: &[f32], target: usize) -> Option<Vec<f32>> {
+    if values.is_empty() {
+        return None;
+    }
+    let stride = (indices.len() / target).max(1);
+    Some(
+        indices
+            .iter()
+            .step_by(stride)
+            .map(|&i| values[i as usize])
+            .collect(),
+    )
+}
+
 /// Signal levels below which a voxel is a void (cement) on each series.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct VoidLevels {
@@ -290,19 +301,8 @@ impl BodyVoxels {
     /// Medians of the T1 and fluid series over a sparse sample of the interior, cement
     /// included: enough to tell marrow from void across bodies (see `void_levels`).
     pub(crate) fn rough_medians(&self) -> (Option<f32>, Option<f32>) {
-        let stride = (self.interior_voxels.len() / ROUGH_SAMPLE).max(1);
-        let sample = |values: &[f32]| {
-            if values.is_empty() {
-                return None;
-            }
-            let v: Vec<f32> = self
-                .interior_voxels
-                .iter()
-                .step_by(stride)
-                .map(|&i| values[i as usize])
-                .collect();
-            median_f32(&v)
-        };
+        let sample =
+            |values: &[f32]| median_f32(&subsample(&self.interior_voxels, values, ROUGH_SAMPLE)?);
         (sample(&self.t1), sample(&self.fluid))
     }
 
@@ -330,18 +330,7 @@ impl BodyVoxels {
         };
         // A regular subsample of ≤ ~4096 voxels: the median and MAD of a body's interior
         // change by well under 1 % while the selection cost drops fivefold.
-        let stride = (keep.len() / STATS_SAMPLE).max(1);
-        let sample = |values: &[f32]| {
-            if values.is_empty() {
-                return None;
-            }
-            let v: Vec<f32> = keep
-                .iter()
-                .step_by(stride)
-                .map(|&i| values[i as usize])
-                .collect();
-            series_stats(&v)
-        };
+        let sample = |values: &[f32]| series_stats(&subsample(keep, values, STATS_SAMPLE)?);
         self.stats.t1 = sample(&self.t1);
         self.stats.fluid = sample(&self.fluid);
     }
